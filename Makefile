@@ -1,0 +1,29 @@
+# The two set-up commands: `make run` and `make test`. Both create .venv on first use.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
+
+.PHONY: run test lint messages clean-venv
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || { python=$$(bin/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check --requirement requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(PY) -m ima_site.localdev run
+
+test: $(STAMP)
+	$(PY) -m ima_site.localdev test $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Refresh the translation catalogues after changing user-facing strings.
+messages: $(STAMP)
+	$(PY) -m ima_site.localdev manage makemessages --locale es --locale fr --locale id --locale fil --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	$(PY) -m ima_site.localdev manage compilemessages --ignore '.venv/*'
+
+clean-venv:
+	rm -rf $(VENV)

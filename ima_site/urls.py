@@ -1,0 +1,36 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from ima_site import views
+from statements import views as statement_views
+from statements.sitemaps import SITEMAPS
+
+handler500 = "ima_site.views.server_error"
+
+urlpatterns = [
+    path("robots.txt", views.robots_txt, name="robots"),
+    path(
+        "sitemap.xml",
+        sitemap,
+        {"sitemaps": SITEMAPS},
+        name="django.contrib.sitemaps.views.sitemap",
+    ),
+    path("feeds/", include("statements.feed_urls")),
+    path("api/v1/", include("statements.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+]
+
+urlpatterns += i18n_patterns(
+    path("", statement_views.home, name="home"),
+    path("statements/", include("statements.urls")),
+    path("admin/", admin.site.urls),
+    prefix_default_language=False,
+)

@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseServerError
+from django.template import loader
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /*/admin/",
+        "Disallow: /statements/*/preview/",
+        "Disallow: /*/statements/*/preview/",
+        "Allow: /",
+        f"Sitemap: {settings.SITE_URL}/sitemap.xml",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+def server_error(request):
+    """A 500 page that needs no database and no context processor."""
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"SITE_NAME": settings.SITE_NAME}))

@@ -1,0 +1,77 @@
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from ima_site.models import record_audit_entry
+from statements.importer import collect_files, import_files
+from statements.models import Statement
+
+DEMO_FOLDER = Path(settings.BASE_DIR) / "demo" / "statements"
+# The demo statement that shows a scheduled publication, a few days ahead.
+SCHEDULED_SLUG = "no-more-deaths-in-detention-in-saudi-arabia"
+ORGANIZER = "organizer"
+
+
+class Command(BaseCommand):
+    help = "Load the demo statements and make an organizer login. Safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password-file",
+            default=str(Path(settings.BASE_DIR) / "var" / "organizer-password"),
+            help="where the organizer's password is kept between runs",
+        )
+
+    def handle(self, *args, password_file, **options):
+        report = import_files(collect_files([str(DEMO_FOLDER)]))
+        for path, problem in report.failed:
+            self.stderr.write(f"{path}: {problem}")
+        self.stdout.write(
+            f"Demo statements: {len(report.created)} new, "
+            f"{len(report.updated)} refreshed"
+        )
+        self._schedule_demo_statement(first_time=bool(report.created))
+        self._organizer(Path(password_file))
+
+    @transaction.atomic
+    def _schedule_demo_statement(self, first_time: bool) -> None:
+        statement = Statement.objects.filter(slug=SCHEDULED_SLUG).first()
+        if statement is None or not first_time:
+            return
+        statement.status = Statement.Status.SCHEDULED
+        statement.publish_at = timezone.now() + timedelta(days=3)
+        statement.save(update_fields=["status", "publish_at", "updated_at"])
+        record_audit_entry(
+            actor=None,
+            action="statement.schedule",
+            obj=statement,
+            details={"publish_at": statement.publish_at.isoformat(), "source": "demo"},
+        )
+
+    def _organizer(self, password_file: Path) -> None:
+        # The password is kept in var/ (ignored by git) so that every run can print it.
+        User = get_user_model()
+        user = User.objects.filter(username=ORGANIZER).first()
+        if user is None or not password_file.exists():
+            password = secrets.token_urlsafe(12)
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(password)
+            password_file.chmod(0o600)
+            user = user or User(username=ORGANIZER, email="organizer@example.org")
+            user.is_staff = True
+            user.set_password(password)
+            user.save()
+            user.groups.set(Group.objects.filter(name__in=["Editors", "Publishers"]))
+        password = password_file.read_text().strip()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Organizer login: {ORGANIZER} / {password}  (editor and publisher)"
+            )
+        )

@@ -1,0 +1,156 @@
+"""The publishing workflow: every change of status goes through here.
+
+Each function checks the permission, moves the statement along the allowed path,
+and writes the audit entry in the same transaction.
+"""
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ima_site.models import record_audit_entry
+from statements.models import Statement
+
+Status = Statement.Status
+PUBLISH_PERMISSION = "statements.publish_statement"
+EDIT_PERMISSION = "statements.change_statement"
+
+# Which status may follow which. Withdrawn is final for the public; an organizer
+# may take a withdrawn or archived statement back to draft to rework it.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.DRAFT: {Status.IN_REVIEW},
+    Status.IN_REVIEW: {Status.DRAFT, Status.SCHEDULED, Status.PUBLISHED},
+    Status.SCHEDULED: {Status.DRAFT, Status.SCHEDULED, Status.PUBLISHED},
+    Status.PUBLISHED: {Status.ARCHIVED, Status.WITHDRAWN},
+    Status.ARCHIVED: {Status.PUBLISHED, Status.WITHDRAWN, Status.DRAFT},
+    Status.WITHDRAWN: {Status.DRAFT},
+}
+
+
+class WorkflowError(Exception):
+    """A change of status that the workflow does not allow, with the reason."""
+
+
+def _require(user, permission: str) -> None:
+    if user is None or not user.has_perm(permission):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _locked(statement: Statement) -> Statement:
+    return Statement.objects.select_for_update().get(pk=statement.pk)
+
+
+def _move(statement: Statement, to: str, *, by, action: str, details=None) -> Statement:
+    if to not in TRANSITIONS[statement.status]:
+        raise WorkflowError(
+            _("A statement that is “%(current)s” cannot become “%(target)s”.")
+            % {
+                "current": Status(statement.status).label,
+                "target": Status(to).label,
+            }
+        )
+    previous = statement.status
+    statement.status = to
+    statement.save(update_fields=["status", "publish_at", "updated_at"])
+    record_audit_entry(
+        actor=by,
+        action=action,
+        obj=statement,
+        details={"from": previous, "to": to, **(details or {})},
+    )
+    return statement
+
+
+def submit_for_review(*, statement: Statement, by) -> Statement:
+    """Ask a publisher to review a draft."""
+    _require(by, EDIT_PERMISSION)
+    with transaction.atomic():
+        statement = _locked(statement)
+        if not statement.versions.exists():
+            raise WorkflowError(_("Add at least one language version first."))
+        return _move(statement, Status.IN_REVIEW, by=by, action="statement.submit")
+
+
+def return_to_draft(*, statement: Statement, by) -> Statement:
+    """Send a statement back to its authors; a scheduled one is unscheduled."""
+    _require(by, EDIT_PERMISSION)
+    with transaction.atomic():
+        statement = _locked(statement)
+        if statement.status in (Status.SCHEDULED, Status.ARCHIVED, Status.WITHDRAWN):
+            _require(by, PUBLISH_PERMISSION)
+        if statement.status == Status.SCHEDULED:
+            statement.publish_at = None
+        return _move(statement, Status.DRAFT, by=by, action="statement.return_to_draft")
+
+
+def publish_statement(
+    *, statement: Statement, by, at: datetime | None = None
+) -> Statement:
+    """Publish now, or schedule for `at` when it lies in the future."""
+    _require(by, PUBLISH_PERMISSION)
+    now = timezone.now()
+    with transaction.atomic():
+        statement = _locked(statement)
+        if not statement.versions.filter(is_original=True).exists():
+            raise WorkflowError(_("Mark one language version as the original first."))
+        if at is not None and at > now:
+            statement.publish_at = at
+            return _move(
+                statement,
+                Status.SCHEDULED,
+                by=by,
+                action="statement.schedule",
+                details={"publish_at": at.isoformat()},
+            )
+        if statement.status != Status.ARCHIVED:
+            statement.publish_at = now
+        return _move(statement, Status.PUBLISHED, by=by, action="statement.publish")
+
+
+def withdraw_statement(*, statement: Statement, by, reason: str = "") -> Statement:
+    """Take a statement off the public site; its address answers 410 Gone."""
+    _require(by, PUBLISH_PERMISSION)
+    with transaction.atomic():
+        statement = _locked(statement)
+        return _move(
+            statement,
+            Status.WITHDRAWN,
+            by=by,
+            action="statement.withdraw",
+            details={"reason": reason},
+        )
+
+
+def archive_statement(*, statement: Statement, by) -> Statement:
+    """Keep a statement public but out of the latest lists."""
+    _require(by, PUBLISH_PERMISSION)
+    with transaction.atomic():
+        statement = _locked(statement)
+        return _move(statement, Status.ARCHIVED, by=by, action="statement.archive")
+
+
+def publish_due_statements(*, now: datetime | None = None) -> int:
+    """Flip scheduled statements whose time has come; safe to run again and again."""
+    now = now or timezone.now()
+    count = 0
+    with transaction.atomic():
+        due = (
+            Statement.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.SCHEDULED, publish_at__lte=now)
+            .order_by("publish_at")
+        )
+        for statement in due:
+            statement.status = Status.PUBLISHED
+            statement.save(update_fields=["status", "updated_at"])
+            record_audit_entry(
+                actor=None,
+                action="statement.publish",
+                obj=statement,
+                details={"from": Status.SCHEDULED, "to": Status.PUBLISHED,
+                         "scheduled_for": statement.publish_at.isoformat()},
+            )  # fmt: skip
+            count += 1
+    return count

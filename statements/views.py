@@ -1,0 +1,190 @@
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from statements.forms import StatementFilterForm
+from statements.models import Link, MediaContact, Statement, StatementVersion
+
+PAGE_SIZE = 20
+
+
+def search_query(text: str) -> SearchQuery:
+    return SearchQuery(text, config="simple", search_type="websearch")
+
+
+def filter_statements(queryset, data: dict):
+    """Apply the list's filters (validated form data) to a queryset of statements."""
+    if data.get("kind"):
+        queryset = queryset.filter(kind=data["kind"])
+    if data.get("country"):
+        queryset = queryset.filter(countries__contains=[data["country"]])
+    if data.get("topic"):
+        queryset = queryset.filter(topics__slug=data["topic"])
+    if data.get("year"):
+        queryset = queryset.filter(issued_on__year=data["year"])
+    if data.get("language"):
+        queryset = queryset.filter(
+            pk__in=StatementVersion.objects.filter(language=data["language"]).values(
+                "statement_id"
+            )
+        )
+    if data.get("q"):
+        query = search_query(data["q"])
+        best_rank = (
+            StatementVersion.objects.filter(
+                statement=OuterRef("pk"), search_vector=query
+            )
+            .annotate(rank=SearchRank(F("search_vector"), query))
+            .order_by("-rank")
+            .values("rank")[:1]
+        )
+        queryset = (
+            queryset.annotate(rank=Subquery(best_rank))
+            .filter(rank__isnull=False)
+            .order_by("-rank", "-issued_on", "-id")
+        )
+    return queryset
+
+
+def with_display_version(statements, language: str):
+    """Pair each statement with the version to show in this interface language."""
+    return [(statement, statement.version_for(language)) for statement in statements]
+
+
+@require_safe
+def home(request):
+    language = get_language()
+    public = Statement.objects.public().with_page_data()
+    latest = public.exclude(status=Statement.Status.ARCHIVED).order_by(
+        "-issued_on", "-publish_at"
+    )[:8]
+    open_for_signing = public.filter(accepts_signatures=True).order_by("-issued_on")[:4]
+    return render(
+        request,
+        "statements/home.html",
+        {
+            "latest": with_display_version(latest, language),
+            "open_for_signing": with_display_version(open_for_signing, language),
+        },
+    )
+
+
+@require_safe
+def statement_list(request):
+    form = StatementFilterForm(request.GET or None)
+    queryset = Statement.objects.public().with_page_data()
+    filters = form.cleaned_data if form.is_valid() else {}
+    queryset = filter_statements(queryset, filters)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "statements/list.html",
+        {
+            "form": form,
+            "page": page,
+            "statements": with_display_version(page.object_list, get_language()),
+            "query_string": query.urlencode(),
+            "filters": filters,
+            "country_name": dict(form.fields["country"].choices).get(
+                filters.get("country")
+            ),
+        },
+    )
+
+
+def statement_for_page(slug: str) -> Statement:
+    queryset = Statement.objects.prefetch_related(
+        "versions",
+        "topics",
+        Prefetch("links", queryset=Link.objects.order_by("position", "id")),
+        Prefetch("contacts", queryset=MediaContact.objects.order_by("position", "id")),
+    )
+    return get_object_or_404(queryset, slug=slug)
+
+
+@require_safe
+def statement_detail(request, slug):
+    statement = statement_for_page(slug)
+    if statement.status == Statement.Status.WITHDRAWN:
+        return render(
+            request, "statements/withdrawn.html", {"statement": statement}, status=410
+        )
+    if not statement.is_public():
+        raise Http404(_("No such statement."))
+    return render_statement(request, statement, preview=False)
+
+
+@never_cache
+@require_safe
+def statement_preview(request, slug):
+    """The page exactly as the public will see it, for organizers, before publishing."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.has_perm("statements.view_statement"):
+        raise PermissionDenied
+    response = render_statement(request, statement_for_page(slug), preview=True)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def group_contacts(contacts) -> list[tuple[str, list[MediaContact]]]:
+    """Media contacts grouped by team, teams in the order they first appear."""
+    groups: dict[str, list[MediaContact]] = {}
+    for contact in contacts:
+        groups.setdefault(contact.team, []).append(contact)
+    return list(groups.items())
+
+
+def share_links(url: str, title: str) -> list[tuple[str, str]]:
+    """Plain links to share the page: nothing loads from another host until clicked."""
+    u, t = quote(url, safe=""), quote(title, safe="")
+    return [
+        ("WhatsApp", f"https://wa.me/?text={t}%20{u}"),
+        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={u}"),
+        ("X", f"https://twitter.com/intent/tweet?text={t}&url={u}"),
+        ("Telegram", f"https://t.me/share/url?url={u}&text={t}"),
+        (_("Email"), f"mailto:?subject={t}&body={u}"),
+    ]
+
+
+def render_statement(request, statement: Statement, *, preview: bool):
+    interface_language = get_language()
+    versions = list(statement.versions.all())
+    requested = request.GET.get("lang")
+    version = next((v for v in versions if v.language == requested), None)
+    version = version or statement.version_for(interface_language)
+    if version is None:
+        raise Http404(_("This statement has no text yet."))
+    canonical = settings.SITE_URL + version.get_absolute_url()
+    original = statement.original_version()
+    return render(
+        request,
+        "statements/detail.html",
+        {
+            "statement": statement,
+            "version": version,
+            "other_versions": [v for v in versions if v.pk != version.pk],
+            "alternates": [
+                (v.language, settings.SITE_URL + v.get_absolute_url()) for v in versions
+            ],
+            "x_default": settings.SITE_URL + original.get_absolute_url(),
+            "canonical": canonical,
+            "content_lang_differs": version.language != interface_language,
+            "contact_groups": group_contacts(statement.contacts.all()),
+            "share_links": share_links(canonical, version.title),
+            "preview": preview,
+        },
+    )

@@ -1,0 +1,201 @@
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ima_site.models import AuditEntry
+from statements.models import Link, MediaContact, Statement, StatementVersion
+
+pytestmark = pytest.mark.django_db
+
+GOOD = """---
+title: Stop the crackdown
+subtitle: Free the detained workers
+kind: joint_statement
+language: en
+issued_on: 2026-07-10
+dateline: Bangkok, Thailand
+signed_by: Ana Reyes
+signed_by_role: chairperson
+addressees: To the Government of Malaysia
+countries: [MY, ph]
+topics: [crackdown, labour]
+slogans: ["Stop the raids!", "Regularize all migrants!"]
+links: [{title: Report, url: "https://example.org/report", source: IMA}]
+contacts:
+  - {name: Lena, role: spokesperson, phone: "+66 555 0101", email: lena@example.org, team: Media}
+  - {name: Joel, team: Legal support}
+status: published
+accepts_signatures: true
+signature_goal: 1000
+---
+We condemn the raids.
+
+- first
+- second
+"""
+
+TRANSLATION = """---
+title: Alto a la represión
+language: es
+translation_of: stop-the-crackdown
+---
+Condenamos las redadas.
+"""
+
+
+def write(folder: Path, name: str, text: str | bytes) -> Path:
+    path = folder / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def run_import(*paths) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "import_statements", *map(str, paths), "--no-progress", stdout=out, stderr=err
+    )
+    return out.getvalue(), err.getvalue()
+
+
+def test_imports_a_statement_with_everything_it_carries(tmp_path):
+    write(tmp_path, "a.md", GOOD)
+    write(tmp_path, "b.md", TRANSLATION)
+    out, _ = run_import(tmp_path)
+    assert "2 created, 0 updated, 0 failed" in out
+    statement = Statement.objects.get(slug="stop-the-crackdown")
+    assert statement.kind == "joint_statement"
+    assert statement.status == "published"
+    assert statement.countries == ["MY", "PH"]
+    assert sorted(statement.topics.values_list("slug", flat=True)) == [
+        "crackdown",
+        "labour",
+    ]
+    assert statement.slogans == ["Stop the raids!", "Regularize all migrants!"]
+    assert statement.signature_goal == 1000 and statement.accepts_signatures
+    assert statement.original_version().title == "Stop the crackdown"
+    assert statement.version_for("es").body == "Condenamos las redadas."
+    assert list(statement.contacts.values_list("team", flat=True)) == [
+        "Media",
+        "Legal support",
+    ]
+    assert statement.links.get().url == "https://example.org/report"
+    assert AuditEntry.objects.filter(action="statement.publish").count() == 1
+
+
+def test_reimport_updates_by_slug_and_never_duplicates(tmp_path):
+    path = write(tmp_path, "a.md", GOOD)
+    write(tmp_path, "b.md", TRANSLATION)
+    run_import(tmp_path)
+    write(
+        tmp_path,
+        "a.md",
+        GOOD.replace("We condemn the raids.", "We condemn them again."),
+    )
+    out, _ = run_import(tmp_path)
+    assert "0 created, 2 updated, 0 failed" in out
+    assert Statement.objects.count() == 1
+    assert StatementVersion.objects.count() == 2
+    assert Link.objects.count() == 1 and MediaContact.objects.count() == 2
+    assert Statement.objects.get().original_version().body.startswith("We condemn them")
+    assert path.exists()
+
+
+def test_reimport_does_not_undo_what_organizers_did(tmp_path, publisher):
+    from statements.services import withdraw_statement
+
+    write(tmp_path, "a.md", GOOD)
+    run_import(tmp_path)
+    withdraw_statement(statement=Statement.objects.get(), by=publisher)
+    run_import(tmp_path)
+    assert Statement.objects.get().status == "withdrawn"
+
+
+def test_slug_is_made_from_the_title_and_status_defaults_to_draft(tmp_path):
+    write(
+        tmp_path, "x.md", "---\ntitle: Solidarity with Ñuble farmworkers!\n---\nBody\n"
+    )
+    run_import(tmp_path)
+    statement = Statement.objects.get()
+    assert statement.slug == "solidarity-with-nuble-farmworkers"
+    assert statement.status == "draft"
+    assert statement.original_version().language == "en"
+
+
+BAD_FILES = {
+    "broken-yaml.md": ("---\ntitle: [unclosed\n---\nbody", "front matter: broken YAML"),
+    "no-front-matter.md": ("Just text", "front matter: the file must start"),
+    "unknown-kind.md": ("---\ntitle: T\nkind: manifesto\n---\n", "kind: 'manifesto'"),
+    "bad-country.md": ("---\ntitle: T\ncountries: [MY, XX]\n---\n", "countries: 'XX'"),
+    "bad-date.md": ("---\ntitle: T\nissued_on: 2026-13-45\n---\n", "issued_on:"),
+    "no-title.md": ("---\nkind: statement\n---\nbody", "title: is required"),
+    "bad-language.md": ("---\ntitle: T\nlanguage: xx\n---\n", "language: 'xx'"),
+    "bad-link.md": (
+        "---\ntitle: T\nlinks: [{title: a, url: 'javascript:alert(1)'}]\n---\n",
+        "links[0].url",
+    ),
+    "bad-goal.md": ("---\ntitle: T\nsignature_goal: -4\n---\n", "signature_goal"),
+    "typo.md": ("---\ntitle: T\ncountry: [MY]\n---\n", "country: unknown field"),
+    "orphan.md": (
+        "---\ntitle: T\nlanguage: es\ntranslation_of: nowhere\n---\n",
+        "translation_of: there is no statement",
+    ),
+}
+
+
+def test_each_bad_file_gets_one_line_naming_file_and_field(tmp_path):
+    write(tmp_path, "good.md", GOOD)
+    for name, (text, _) in BAD_FILES.items():
+        write(tmp_path, name, text)
+    write(tmp_path, "latin1.md", "---\ntitle: Café\n---\n".encode("latin-1"))
+    with pytest.raises(CommandError, match=r"1 created, 0 updated, 12 failed"):
+        run_import(tmp_path)
+    # Only the good file left anything in the database.
+    assert list(Statement.objects.values_list("slug", flat=True)) == [
+        "stop-the-crackdown"
+    ]
+    assert StatementVersion.objects.count() == 1
+
+
+def test_bad_file_messages(tmp_path, capsys):
+    for name, (text, _expected) in BAD_FILES.items():
+        write(tmp_path, name, text)
+    write(tmp_path, "latin1.md", "---\ntitle: Café\n---\n".encode("latin-1"))
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_statements", str(tmp_path), "--no-progress", stderr=err)
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == len(BAD_FILES) + 1
+    for name, (_, expected) in BAD_FILES.items():
+        [line] = [line for line in lines if line.startswith(str(tmp_path / name) + ":")]
+        assert expected in line, line
+    assert "latin1.md: file: is not UTF-8" in err.getvalue()
+
+
+def test_a_file_failing_in_the_database_leaves_nothing_half_written(tmp_path):
+    # 301 characters: longer than a slogan may be, caught before any write.
+    long_slogan = "x" * 301
+    write(tmp_path, "a.md", GOOD.replace("Stop the raids!", long_slogan))
+    with pytest.raises(CommandError):
+        run_import(tmp_path)
+    assert not Statement.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_import_of_a_missing_path_is_an_error(tmp_path):
+    with pytest.raises(CommandError):
+        run_import(tmp_path / "missing-folder")
+
+
+def test_demo_content_imports_cleanly(tmp_path):
+    out = io.StringIO()
+    password_file = str(tmp_path / "password")
+    call_command("load_demo", password_file=password_file, stdout=out)
+    call_command("load_demo", password_file=password_file, stdout=out)
+    assert "0 new" in out.getvalue().splitlines()[-2]
+    statuses = set(Statement.objects.values_list("status", flat=True))
+    assert {"published", "scheduled", "draft"} <= statuses
+    languages = set(StatementVersion.objects.values_list("language", flat=True))
+    assert {"en", "es", "fr", "id", "fil", "ar"} <= languages
+    assert Statement.objects.filter(status="scheduled").count() == 1

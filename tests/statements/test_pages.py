@@ -1,0 +1,171 @@
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import make_statement
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def full(db):
+    """A statement with everything a real one carries, in three languages."""
+    return make_statement(
+        slug="full",
+        kind="joint_statement",
+        title="Stop the crackdown",
+        subtitle="Free the detained",
+        addressees="To the Government of Malaysia",
+        signed_by="Ana Reyes",
+        signed_by_role="chairperson",
+        slogans=["Stop the raids!", "Regularize all migrants!"],
+        countries=["MY", "PH"],
+        translations={"es": "Alto a la represión", "ar": "أوقفوا الحملة"},
+        links=2,
+        contacts=3,
+    )
+
+
+def test_statement_page_shows_everything_it_carries(client, full):
+    body = client.get("/statements/full/").content.decode()
+    for expected in [
+        "Stop the crackdown", "Free the detained", "Kuala Lumpur, Malaysia",
+        "July 1, 2026", "To the Government of Malaysia", "<li>Stop the raids!</li>",
+        "Ana Reyes", "chairperson", "<strong>every</strong>", "Report 0",
+        "https://example.org/1", "<h3>Media</h3>", "<h3>Legal</h3>",
+        'href="tel:+605550100"', "mailto:press1@example.org", "Malaysia", "Philippines",
+        "Español", "العربيّة", "wa.me", "Joint statement",
+    ]:  # fmt: skip
+        assert expected in body, expected
+
+
+def test_head_has_canonical_hreflang_feeds_and_social_meta(client, full):
+    body = client.get("/statements/full/").content.decode()
+    site = settings.SITE_URL
+    assert f'<link rel="canonical" href="{site}/statements/full/">' in body
+    assert f'hreflang="es" href="{site}/es/statements/full/"' in body
+    assert f'hreflang="ar" href="{site}/statements/full/?lang=ar"' in body
+    assert f'hreflang="x-default" href="{site}/statements/full/"' in body
+    assert 'type="application/rss+xml"' in body and "/feeds/statements.rss" in body
+    assert "/feeds/country/MY.rss" in body and "/feeds/topic/crackdown.atom" in body
+    assert '<meta property="og:title" content="Stop the crackdown">' in body
+    assert f'<meta property="og:url" content="{site}/statements/full/">' in body
+    assert '<meta name="twitter:card" content="summary">' in body
+
+
+def test_spanish_interface_shows_the_spanish_version(client, full):
+    body = client.get("/es/statements/full/").content.decode()
+    assert '<html lang="es"' in body
+    assert "Alto a la represión" in body
+    assert (
+        f'<link rel="canonical" href="{settings.SITE_URL}/es/statements/full/">' in body
+    )
+
+
+def test_arabic_content_is_right_to_left_and_marked_as_arabic(client, full):
+    body = client.get("/statements/full/?lang=ar").content.decode()
+    assert '<html lang="en" dir="ltr">' in body
+    assert '<article class="statement" lang="ar" dir="rtl">' in body
+    assert "أوقفوا الحملة" in body
+
+
+def test_version_in_another_language_than_the_page_gets_its_lang(client, full):
+    # No French version: the French interface shows the English original, marked.
+    body = client.get("/fr/statements/full/").content.decode()
+    assert '<html lang="fr"' in body
+    assert '<article class="statement" lang="en" dir="ltr">' in body
+    assert f'<link rel="canonical" href="{settings.SITE_URL}/statements/full/">' in body
+
+
+def test_unknown_statement_gets_the_friendly_404(client):
+    response = client.get("/statements/no-such-thing/")
+    assert response.status_code == 404
+    assert "We could not find that page" in response.content.decode()
+
+
+def test_500_page_renders_without_a_database(rf):
+    from ima_site.views import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+
+
+def test_robots_txt_points_to_the_sitemap(client):
+    body = client.get("/robots.txt").content.decode()
+    assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in body
+    assert "Disallow: /admin/" in body
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_statement_page_queries_do_not_grow_with_versions_links_contacts(client):
+    make_statement(slug="small", translations={"es": "x"}, links=1, contacts=1)
+    make_statement(
+        slug="big",
+        translations={c: c for c in ["es", "fr", "id", "fil", "ar", "pt", "de", "ne"]},
+        links=12,
+        contacts=15,
+        topics=["a", "b", "c", "d", "e"],
+        countries=["MY", "PH", "ID", "NP", "BD"],
+    )
+    small = count_queries(client, "/statements/small/")
+    assert small == count_queries(client, "/statements/big/")
+    assert small <= 5
+
+
+def test_list_and_home_queries_do_not_grow_with_statements(client):
+    make_statement(slug="one")
+    one_list = count_queries(client, "/statements/")
+    one_home = count_queries(client, "/")
+    one_search = count_queries(client, "/statements/?q=raids&country=MY")
+    for i in range(25):
+        make_statement(
+            slug=f"s{i}", translations={"es": "x", "fr": "y"}, topics=[f"t{i}"]
+        )
+    assert count_queries(client, "/statements/") == one_list
+    assert count_queries(client, "/") == one_home
+    assert count_queries(client, "/statements/?q=raids&country=MY") == one_search
+    assert count_queries(client, "/api/v1/statements/") == count_queries(
+        client, "/api/v1/statements/?page=2"
+    )
+
+
+class Assets(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        if tag == "link" and attrs.get("rel") == "stylesheet":
+            self.urls.append(attrs["href"])
+        if tag in ("img", "iframe", "video", "audio", "source") and attrs.get("src"):
+            self.urls.append(attrs["src"])
+
+
+def test_statement_page_is_light_and_loads_nothing_from_elsewhere(client, full):
+    from django.contrib.staticfiles import finders
+
+    html = client.get("/statements/full/").content.decode()
+    parser = Assets()
+    parser.feed(html)
+    assert parser.urls, "the page loads its stylesheet"
+    total = len(html.encode())
+    for url in parser.urls:
+        assert url.startswith("/static/"), url
+        total += Path(finders.find(url.removeprefix("/static/"))).stat().st_size
+    assert total <= 50_000, total
+    assert "@font-face" not in Path(finders.find("css/site.css")).read_text()
+    assert not re.search(r"<(img|iframe|video|audio)\b", html)

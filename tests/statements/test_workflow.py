@@ -1,0 +1,185 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils import timezone
+
+from ima_site.models import AuditEntry
+from statements import services
+from statements.models import Statement
+from statements.tasks import publish_due_statements
+from tests.factories import make_statement
+
+pytestmark = pytest.mark.django_db
+
+
+def test_editor_sends_a_draft_for_review_but_cannot_publish_it(editor):
+    statement = make_statement(status="draft")
+    services.submit_for_review(statement=statement, by=editor)
+    statement.refresh_from_db()
+    assert statement.status == "in_review"
+    with pytest.raises(PermissionDenied):
+        services.publish_statement(statement=statement, by=editor)
+    statement.refresh_from_db()
+    assert statement.status == "in_review"
+    assert not AuditEntry.objects.filter(action="statement.publish").exists()
+
+
+def test_publisher_publishes_and_the_audit_log_says_who(publisher):
+    statement = make_statement(status="in_review")
+    services.publish_statement(statement=statement, by=publisher)
+    statement.refresh_from_db()
+    assert statement.status == "published"
+    assert statement.is_public()
+    entry = AuditEntry.objects.get(action="statement.publish")
+    assert entry.actor == publisher
+    assert entry.object_id == str(statement.pk)
+    assert entry.details["from"] == "in_review"
+
+
+def test_a_draft_cannot_skip_review(publisher):
+    statement = make_statement(status="draft")
+    with pytest.raises(services.WorkflowError):
+        services.publish_statement(statement=statement, by=publisher)
+
+
+def test_scheduled_statement_appears_on_time_and_beat_records_it(publisher, client):
+    statement = make_statement(status="in_review")
+    at = timezone.now() + timedelta(hours=2)
+    services.publish_statement(statement=statement, by=publisher, at=at)
+    statement.refresh_from_db()
+    assert statement.status == "scheduled"
+    assert AuditEntry.objects.filter(action="statement.schedule").count() == 1
+    url = statement.get_absolute_url()
+
+    assert client.get(url).status_code == 404
+    assert not Statement.objects.public(now=at - timedelta(seconds=1)).exists()
+    assert Statement.objects.public(now=at).exists()
+
+    # Beat runs every 30 s; it publishes nothing early…
+    assert services.publish_due_statements(now=at - timedelta(seconds=1)) == 0
+    # …and flips the statement once its time has come, once.
+    assert services.publish_due_statements(now=at + timedelta(seconds=5)) == 1
+    assert services.publish_due_statements(now=at + timedelta(seconds=35)) == 0
+    statement.refresh_from_db()
+    assert statement.status == "published"
+    assert statement.publish_at == at
+    entry = AuditEntry.objects.get(action="statement.publish")
+    assert entry.actor is None
+    assert client.get(url).status_code == 200
+
+
+def test_the_beat_task_publishes_what_is_due(publisher):
+    statement = make_statement(status="in_review")
+    services.publish_statement(
+        statement=statement, by=publisher, at=timezone.now() + timedelta(minutes=1)
+    )
+    Statement.objects.filter(pk=statement.pk).update(
+        publish_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert publish_due_statements.apply().get() == 1
+    statement.refresh_from_db()
+    assert statement.status == "published"
+
+
+def test_withdrawn_statement_answers_gone_and_leaves_every_list(publisher, client):
+    statement = make_statement(status="published")
+    services.withdraw_statement(statement=statement, by=publisher, reason="Mistake")
+    response = client.get(statement.get_absolute_url())
+    assert response.status_code == 410
+    assert "Stop the raids" not in response.content.decode()
+    assert client.get("/api/v1/statements/").json()["count"] == 0
+    assert (
+        AuditEntry.objects.get(action="statement.withdraw").details["reason"]
+        == "Mistake"
+    )
+
+
+def test_archived_statement_stays_readable_but_leaves_the_home_page(publisher, client):
+    statement = make_statement(status="published")
+    services.archive_statement(statement=statement, by=publisher)
+    assert client.get(statement.get_absolute_url()).status_code == 200
+    assert "Stop the raids" not in client.get("/").content.decode()
+    assert AuditEntry.objects.filter(action="statement.archive").exists()
+
+
+def test_editor_cannot_withdraw_archive_or_unschedule(editor, publisher):
+    scheduled = make_statement(slug="s", status="in_review")
+    services.publish_statement(
+        statement=scheduled, by=publisher, at=timezone.now() + timedelta(days=1)
+    )
+    live = make_statement(slug="live", status="published")
+    for call in (
+        lambda: services.withdraw_statement(statement=live, by=editor),
+        lambda: services.archive_statement(statement=live, by=editor),
+        lambda: services.return_to_draft(statement=scheduled, by=editor),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+
+
+def test_outsider_cannot_even_send_for_review(outsider):
+    with pytest.raises(PermissionDenied):
+        services.submit_for_review(
+            statement=make_statement(status="draft"), by=outsider
+        )
+
+
+def admin_workflow_url(statement, action):
+    return reverse("admin:statements_statement_workflow", args=[statement.pk, action])
+
+
+def test_admin_buttons_publish_for_a_publisher(client, publisher):
+    statement = make_statement(status="in_review")
+    client.force_login(publisher)
+    page = client.get(reverse("admin:statements_statement_change", args=[statement.pk]))
+    assert b"Publish now" in page.content
+    response = client.post(admin_workflow_url(statement, "publish"))
+    assert response.status_code == 302
+    statement.refresh_from_db()
+    assert statement.status == "published"
+
+
+def test_admin_hides_and_refuses_publishing_to_an_editor(client, editor):
+    statement = make_statement(status="in_review")
+    client.force_login(editor)
+    page = client.get(reverse("admin:statements_statement_change", args=[statement.pk]))
+    assert page.status_code == 200
+    assert b"Publish now" not in page.content
+    client.post(admin_workflow_url(statement, "publish"))
+    statement.refresh_from_db()
+    assert statement.status == "in_review"
+
+
+def test_admin_schedule_refuses_a_time_in_the_past(client, publisher):
+    statement = make_statement(status="in_review")
+    client.force_login(publisher)
+    past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    client.post(admin_workflow_url(statement, "schedule"), {"publish_at": past})
+    statement.refresh_from_db()
+    assert statement.status == "in_review"
+
+
+def test_admin_workflow_refuses_get_and_anonymous(client, publisher):
+    statement = make_statement(status="in_review")
+    response = client.post(admin_workflow_url(statement, "publish"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    client.force_login(publisher)
+    assert client.get(admin_workflow_url(statement, "publish")).status_code == 405
+    statement.refresh_from_db()
+    assert statement.status == "in_review"
+
+
+def test_preview_shows_a_draft_to_organizers_only(client, draft, editor, outsider):
+    url = reverse("statements:preview", args=[draft.slug])
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302
+    client.force_login(outsider)
+    assert client.get(url).status_code == 403
+    client.force_login(editor)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Secret draft about Malaysia" in page.content.decode()
+    assert page["X-Robots-Tag"] == "noindex, nofollow"
+    assert "no-cache" in page["Cache-Control"] or "max-age=0" in page["Cache-Control"]

@@ -1,0 +1,53 @@
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.factories import make_statement
+
+pytestmark = pytest.mark.django_db
+
+LOCALE = Path(settings.BASE_DIR) / "locale"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("/", "Latest statements"),
+        ("/es/", "Últimas declaraciones"),
+        ("/fr/", "Dernières déclarations"),
+        ("/id/", "Pernyataan terbaru"),
+        ("/fil/", "Mga pinakabagong pahayag"),
+    ],
+)
+def test_interface_switches_language_with_the_address(client, prefix, expected):
+    make_statement()
+    body = client.get(prefix).content.decode()
+    assert expected in body
+
+
+def test_language_switcher_links_to_this_page_in_every_language(client, published):
+    body = client.get(f"/statements/{published.slug}/").content.decode()
+    for code in ["es", "fr", "id", "fil"]:
+        assert f'href="/{code}/statements/{published.slug}/"' in body
+    assert 'href="/statements/published-statement/" lang="en"' in body
+
+
+def entries(po: Path):
+    text = po.read_text(encoding="utf-8")
+    blocks = text.split("\n\n")
+    return [
+        b for b in blocks if "msgid" in b and 'msgid ""\nmsgstr ""\n"Project' not in b
+    ]
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "id", "fil"])
+def test_translations_are_complete_and_compiled(language):
+    po = LOCALE / language / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+    assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime - 1
+    for block in entries(po):
+        assert "#, fuzzy" not in block, block
+        strings = re.findall(r'msgstr(?:\[\d\])? "(.*)"((?:\n".*")*)', block)
+        assert strings and all(first or rest for first, rest in strings), block
