@@ -68,7 +68,7 @@ class Statement(models.Model):
         _("slug"),
         max_length=200,
         unique=True,
-        help_text=_("The address of the statement: /statements/<slug>/."),
+        help_text=_("The address of the statement: /statements/this-slug/."),
     )
     kind = models.CharField(
         _("kind"), max_length=32, choices=Kind.choices, default=Kind.STATEMENT

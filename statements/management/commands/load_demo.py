@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils import timezone
 from ima_site.models import record_audit_entry
 from statements.importer import collect_files, import_files
 from statements.models import Statement
+from statements.roles import ensure_roles
 
 DEMO_FOLDER = Path(settings.BASE_DIR) / "demo" / "statements"
 # The demo statement that shows a scheduled publication, a few days ahead.
@@ -68,6 +69,7 @@ class Command(BaseCommand):
             user.is_staff = True
             user.set_password(password)
             user.save()
+            ensure_roles(Group, Permission)
             user.groups.set(Group.objects.filter(name__in=["Editors", "Publishers"]))
         password = password_file.read_text().strip()
         self.stdout.write(

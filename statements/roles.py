@@ -1,0 +1,37 @@
+"""The two organizer roles, as groups: editors draft, publishers also publish."""
+
+EDITOR_PERMISSIONS = [
+    "statements.add_statement", "statements.change_statement",
+    "statements.view_statement",
+    "statements.add_statementversion", "statements.change_statementversion",
+    "statements.delete_statementversion", "statements.view_statementversion",
+    "statements.add_link", "statements.change_link", "statements.delete_link",
+    "statements.view_link",
+    "statements.add_mediacontact", "statements.change_mediacontact",
+    "statements.delete_mediacontact", "statements.view_mediacontact",
+    "statements.add_topic", "statements.change_topic", "statements.view_topic",
+    # Both roles may read the audit log; nobody may change it.
+    "ima_site.view_auditentry",
+]  # fmt: skip
+PUBLISHER_PERMISSIONS = [
+    *EDITOR_PERMISSIONS,
+    "statements.publish_statement",
+    "statements.delete_statement",
+]
+ROLES = {"Editors": EDITOR_PERMISSIONS, "Publishers": PUBLISHER_PERMISSIONS}
+
+
+def ensure_roles(group_model, permission_model) -> None:
+    """Create the groups and give them their permissions; safe to repeat.
+
+    Takes the models as arguments so that a migration can pass its historical ones.
+    """
+    for name, permissions in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        for permission in permissions:
+            app_label, codename = permission.split(".")
+            group.permissions.add(
+                permission_model.objects.get(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )

@@ -1,0 +1,146 @@
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from statements.models import Statement
+from tests.factories import make_statement, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def watch_hosts(page, live_server) -> list[str]:
+    """Records every request that leaves the site's own host."""
+    own = urlsplit(live_server.url).netloc
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            urlsplit(request.url).netloc != own and elsewhere.append(request.url)
+        ),
+    )
+    return elsewhere
+
+
+def test_visitor_reads_a_statement_in_two_languages(page, live_server):
+    make_statement(
+        slug="stop-the-raids",
+        title="Stop the raids on migrant workers",
+        translations={"es": "Alto a las redadas contra trabajadores migrantes"},
+        slogans=["Regularize all migrants!"],
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: message.type == "error" and errors.append(message.text),
+    )
+    elsewhere = watch_hosts(page, live_server)
+
+    page.goto("/")
+    page.get_by_role("link", name="Stop the raids on migrant workers").first.click()
+    page.wait_for_url("**/statements/stop-the-raids/")
+    assert page.locator("h1").inner_text() == "Stop the raids on migrant workers"
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_text("Regularize all migrants!").is_visible()
+
+    page.locator("nav.languages").get_by_role("link", name="Español").click()
+    page.wait_for_url("**/es/statements/stop-the-raids/")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.locator("h1").inner_text() == (
+        "Alto a las redadas contra trabajadores migrantes"
+    )
+    assert page.get_by_role("heading", name="Compartir").is_visible()
+
+    page.get_by_role("link", name="English").last.click()
+    page.wait_for_url("**/statements/stop-the-raids/")
+    assert page.locator("h1").inner_text() == "Stop the raids on migrant workers"
+    assert errors == []
+    assert elsewhere == []
+
+
+def test_statement_page_reads_fully_without_javascript(browser, live_server):
+    make_statement(slug="no-js", title="Readable without scripts", contacts=2)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/statements/no-js/")
+    assert page.locator("h1").inner_text() == "Readable without scripts"
+    assert page.get_by_text("We stand with").is_visible()
+    assert page.get_by_role("heading", name="Media contacts").is_visible()
+    page.get_by_role("searchbox").count()  # the list's search works as a plain form
+    page.goto("/statements/?q=scripts")
+    assert page.get_by_role("link", name="Readable without scripts").is_visible()
+    context.close()
+
+
+def test_arabic_version_is_laid_out_right_to_left(page):
+    make_statement(slug="kafala", translations={"ar": "أوقفوا نظام الكفالة"})
+    page.goto("/statements/kafala/")
+    page.get_by_role("link", name="العربيّة").click()
+    article = page.locator("article.statement")
+    assert article.get_attribute("dir") == "rtl"
+    assert article.evaluate("element => getComputedStyle(element).direction") == "rtl"
+    assert page.locator("h1").inner_text() == "أوقفوا نظام الكفالة"
+
+
+def test_organizer_drafts_previews_and_publishes(page, live_server):
+    make_user("organizer", groups=["Editors", "Publishers"])
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text
+            and violations.append(message.text)
+        ),
+    )
+    page.goto("/admin/")
+    page.fill("#id_username", "organizer")
+    page.fill("#id_password", "a-long-test-password-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#user-tools")).to_contain_text("organizer")
+
+    page.goto("/admin/statements/statement/add/")
+    expect(page).to_have_title("Add statement | IMA campaign site")
+    page.fill("#id_slug", "solidarity-with-strikers")
+    page.select_option("#id_kind", "solidarity_message")
+    page.fill("#id_dateline", "Madrid, Spain")
+    page.fill("#id_countries", "es, ma")
+    page.fill("#id_slogans", "Fair wages now!\nPapers for all!")
+    page.fill("#id_versions-0-language", "en")
+    page.check("#id_versions-0-is_original")
+    page.fill("#id_versions-0-title", "Solidarity with the striking farmworkers")
+    page.fill("#id_versions-0-body", "We stand with the **strikers** of Huelva.")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+
+    # Not public yet.
+    assert page.request.get("/statements/solidarity-with-strikers/").status == 404
+
+    page.get_by_role("button", name="Send for review").click()
+    expect(page.locator(".messagelist")).to_contain_text("Sent for review.")
+
+    with page.context.expect_page() as preview_opened:
+        page.get_by_role("link", name="Preview").click()
+    preview = preview_opened.value
+    preview.wait_for_load_state()
+    assert "Preview" in preview.locator(".preview-banner").inner_text()
+    assert (
+        preview.locator("h1").inner_text() == "Solidarity with the striking farmworkers"
+    )
+    assert preview.locator("strong", has_text="strikers").is_visible()
+    assert preview.get_by_text("Papers for all!").is_visible()
+    preview.close()
+
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator(".messagelist")).to_contain_text("Published.")
+    statement = Statement.objects.get(slug="solidarity-with-strikers")
+    assert statement.status == "published"
+    assert statement.countries == ["ES", "MA"]
+
+    page.goto("/statements/solidarity-with-strikers/")
+    assert page.locator("h1").inner_text() == "Solidarity with the striking farmworkers"
+    assert page.locator(".preview-banner").count() == 0
+    page.goto("/admin/ima_site/auditentry/")
+    expect(page.locator("#result_list")).to_contain_text("statement.publish")
+    expect(page.locator("#result_list")).to_contain_text("statement.submit")
+    assert violations == []
