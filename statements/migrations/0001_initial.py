@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             name='Statement',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='The address of the statement: /statements/<slug>/.', max_length=200, unique=True, verbose_name='slug')),
+                ('slug', models.SlugField(help_text='The address of the statement: /statements/this-slug/.', max_length=200, unique=True, verbose_name='slug')),
                 ('kind', models.CharField(choices=[('statement', 'Statement'), ('joint_statement', 'Joint statement'), ('sign_on_letter', 'Sign-on letter'), ('press_release', 'Press release'), ('update', 'Update'), ('solidarity_message', 'Solidarity message')], default='statement', max_length=32, verbose_name='kind')),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('scheduled', 'Scheduled'), ('published', 'Published'), ('archived', 'Archived'), ('withdrawn', 'Withdrawn')], db_index=True, default='draft', max_length=16, verbose_name='status')),
                 ('publish_at', models.DateTimeField(blank=True, db_index=True, help_text='When it went, or will go, public.', null=True, verbose_name='publish at')),
