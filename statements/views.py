@@ -176,6 +176,7 @@ def render_statement(request, statement: Statement, *, preview: bool):
         {
             "statement": statement,
             "version": version,
+            "original": original,
             "other_versions": [v for v in versions if v.pk != version.pk],
             "alternates": [
                 (v.language, settings.SITE_URL + v.get_absolute_url()) for v in versions

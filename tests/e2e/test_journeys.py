@@ -144,3 +144,16 @@ def test_organizer_drafts_previews_and_publishes(page, live_server):
     expect(page.locator("#result_list")).to_contain_text("statement.publish")
     expect(page.locator("#result_list")).to_contain_text("statement.submit")
     assert violations == []
+
+
+def test_api_docs_work_offline_under_the_content_security_policy(page, live_server):
+    make_statement(slug="in-the-api")
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: m.type in ("error", "warning") and problems.append(m.text)
+    )
+    elsewhere = watch_hosts(page, live_server)
+    page.goto("/api/docs/")
+    expect(page.get_by_text("/api/v1/statements/{slug}/")).to_be_visible()
+    assert problems == []
+    assert elsewhere == []
