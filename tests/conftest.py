@@ -43,3 +43,52 @@ def draft(db):
     return make_statement(
         slug="draft-statement", status="draft", title="Secret draft about Malaysia"
     )
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker process on the test database, on a queue of its own.
+
+    Yields the queue name; tasks sent there run in the worker, which sees what the
+    test committed.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from django.conf import settings
+    from django.db import connection
+
+    from ima_site.celery import app
+
+    database = connection.settings_dict
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD']}"
+            f"@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        ),
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "ima_site", "worker",
+            "--pool", "solo", "--queues", queue, "--hostname", f"{queue}@%h",
+            "--loglevel", "WARNING",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and worker.poll() is None:
+            replies = app.control.ping(timeout=0.5) or []
+            if any(name.startswith(f"{queue}@") for reply in replies for name in reply):
+                break
+        yield queue
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)

@@ -183,3 +183,24 @@ def test_preview_shows_a_draft_to_organizers_only(client, draft, editor, outside
     assert "Secret draft about Malaysia" in page.content.decode()
     assert page["X-Robots-Tag"] == "noindex, nofollow"
     assert "no-cache" in page["Cache-Control"] or "max-age=0" in page["Cache-Control"]
+
+
+def test_a_real_worker_publishes_a_due_statement(celery_worker, publisher):
+    import time
+
+    statement = make_statement(status="in_review")
+    services.publish_statement(
+        statement=statement, by=publisher, at=timezone.now() + timedelta(seconds=1)
+    )
+    time.sleep(1.2)
+    publish_due_statements.apply_async(queue=celery_worker)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        statement.refresh_from_db()
+        if statement.status == "published":
+            break
+        time.sleep(0.2)
+    assert statement.status == "published"
+    assert (
+        AuditEntry.objects.filter(action="statement.publish", actor=None).count() == 1
+    )
