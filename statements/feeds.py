@@ -1,6 +1,5 @@
 """RSS and Atom feeds: all statements, per country, per topic."""
 
-from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -23,13 +22,6 @@ class LatestStatementsFeed(Feed):
 
     def link(self, obj=None):
         return reverse("statements:list")
-
-    def feed_url(self, obj=None):
-        return f"{settings.SITE_URL}{self.request_path}"
-
-    def get_object(self, request, *args, **kwargs):
-        self.request_path = request.path
-        return None
 
     def filter_items(self, queryset, obj):
         return queryset
@@ -64,10 +56,10 @@ class LatestStatementsFeed(Feed):
         return item.updated_at
 
     def item_categories(self, item):
-        return [topic.name for topic in item.topics.all()]
+        return [markup_free(topic.name) for topic in item.topics.all()]
 
     def item_author_name(self, item):
-        return item.issuer
+        return markup_free(item.issuer)
 
 
 class LatestStatementsAtomFeed(LatestStatementsFeed):
@@ -77,7 +69,6 @@ class LatestStatementsAtomFeed(LatestStatementsFeed):
 
 class CountryFeed(LatestStatementsFeed):
     def get_object(self, request, code):
-        self.request_path = request.path
         code = code.upper()
         if code not in country_registry:
             raise Http404("No such country")
@@ -100,11 +91,14 @@ class CountryAtomFeed(CountryFeed):
 
 class TopicFeed(LatestStatementsFeed):
     def get_object(self, request, slug):
-        self.request_path = request.path
-        return get_object_or_404(Topic, slug=slug)
+        # A topic only drafts use is not to be learned from here.
+        return get_object_or_404(
+            Topic.objects.filter(statements__in=Statement.objects.public()).distinct(),
+            slug=slug,
+        )
 
     def title(self, obj):
-        return _("Statements on %(topic)s") % {"topic": obj.name}
+        return _("Statements on %(topic)s") % {"topic": markup_free(obj.name)}
 
     def link(self, obj=None):
         return reverse("statements:list") + f"?topic={obj.slug}"

@@ -174,14 +174,19 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
         raise FileError("language", f"{language!r} is not an ISO 639-1 language code")
     clean["language"] = language
 
-    slug = _text(data, "slug", 200) or slugify(clean["title"])
-    try:
-        validate_slug(slug)
-    except ValidationError:
-        raise FileError(
-            "slug", f"{slug!r} is not a slug (letters, digits, - and _)"
-        ) from None
-    clean["slug"] = slug
+    if clean["translation_of"]:
+        # A translation joins its original; its own slug, if any, is not used.
+        clean["slug"] = ""
+    else:
+        slug = _text(data, "slug", 200) or slugify(clean["title"])[:200].rstrip("-")
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            raise FileError(
+                "slug",
+                f"{slug!r} is not a slug (letters, digits, - and _): give one",
+            ) from None
+        clean["slug"] = slug
 
     kind = _text(data, "kind", 32) or Statement.Kind.STATEMENT
     if kind not in Statement.Kind.values:
@@ -220,8 +225,8 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
     topics = {}
     for name in _list(data, "topics"):
         topic_slug = slugify(str(name))
-        if not topic_slug:
-            raise FileError("topics", f"{name!r} cannot be made into a topic")
+        if not topic_slug or len(str(name)) > 80:
+            raise FileError("topics", f"{name!r} is not a topic (1 to 80 characters)")
         topics[topic_slug] = str(name).strip()
     clean["topics"] = topics
 
@@ -241,6 +246,8 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
             "source": _text(item, "source", 200),
         }
         try:
+            if link["url"].split(":", 1)[0] not in ("http", "https"):
+                raise ValidationError("scheme")
             web(link["url"])
         except ValidationError:
             raise FileError(
@@ -271,7 +278,9 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
     clean["contacts"] = contacts
 
     status = data.get("status")
-    if status is not None and status not in IMPORTABLE_STATUSES:
+    if status is not None and (
+        not isinstance(status, str) or status not in IMPORTABLE_STATUSES
+    ):
         raise FileError("status", f"{status!r} is not one of published, draft")
     clean["status"] = status
 
@@ -402,11 +411,10 @@ def import_files(paths: list[Path], progress=None) -> Report:
             if progress:
                 progress(1)
     parsed.sort(key=lambda item: item.is_translation)
+    seen: dict[tuple[str, str], Path] = {}
     for item in parsed:
-        save = save_translation if item.is_translation else save_original
         try:
-            with transaction.atomic():
-                created = save(item)
+            created = import_one(item, seen)
         except FileError as error:
             report.failed.append((str(item.path), str(error)))
         except (DatabaseError, ValidationError) as error:
@@ -416,3 +424,16 @@ def import_files(paths: list[Path], progress=None) -> Report:
         if progress:
             progress(1)
     return report
+
+
+def import_one(item: ParsedFile, seen: dict[tuple[str, str], Path]) -> bool:
+    """Write one file in its own transaction; True if it created something."""
+    if item.is_translation:
+        key, field = (item.data["translation_of"], item.data["language"]), "language"
+    else:
+        key, field = (item.data["slug"], ""), "slug"
+    if key in seen:
+        raise FileError(field, f"the same version is also in {seen[key]}")
+    seen[key] = item.path
+    with transaction.atomic():
+        return save_translation(item) if item.is_translation else save_original(item)

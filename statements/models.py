@@ -4,7 +4,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import URLValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -37,9 +37,20 @@ class StatementQuerySet(models.QuerySet):
         has flipped its status yet, so it appears on time to the second.
         """
         now = now or timezone.now()
+        has_original = StatementVersion.objects.filter(
+            statement=OuterRef("pk"), is_original=True
+        )
         return self.filter(
             Q(status__in=[Statement.Status.PUBLISHED, Statement.Status.ARCHIVED])
-            | Q(status=Statement.Status.SCHEDULED, publish_at__lte=now)
+            | Q(status=Statement.Status.SCHEDULED, publish_at__lte=now),
+            Exists(has_original),
+        )
+
+    def newest_first(self):
+        return self.order_by(
+            F("issued_on").desc(nulls_last=True),
+            F("publish_at").desc(nulls_last=True),
+            "-id",
         )
 
     def with_page_data(self):
@@ -138,7 +149,11 @@ class Statement(models.Model):
     class Meta:
         verbose_name = _("statement")
         verbose_name_plural = _("statements")
-        ordering = ["-issued_on", "-publish_at", "-id"]
+        ordering = [
+            F("issued_on").desc(nulls_last=True),
+            F("publish_at").desc(nulls_last=True),
+            "-id",
+        ]
         permissions = [
             (
                 "publish_statement",

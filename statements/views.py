@@ -66,10 +66,9 @@ def with_display_version(statements, language: str):
 def home(request):
     language = get_language()
     public = Statement.objects.public().with_page_data()
-    latest = public.exclude(status=Statement.Status.ARCHIVED).order_by(
-        "-issued_on", "-publish_at"
-    )[:8]
-    open_for_signing = public.filter(accepts_signatures=True).order_by("-issued_on")[:4]
+    current = public.exclude(status=Statement.Status.ARCHIVED).newest_first()
+    latest = current[:8]
+    open_for_signing = current.filter(accepts_signatures=True)[:4]
     return render(
         request,
         "statements/home.html",
@@ -84,7 +83,11 @@ def home(request):
 def statement_list(request):
     form = StatementFilterForm(request.GET or None)
     queryset = Statement.objects.public().with_page_data()
-    filters = form.cleaned_data if form.is_valid() else {}
+    filters = {}
+    if form.is_bound:
+        # A filter that is not understood is left out; the valid ones still apply.
+        form.is_valid()
+        filters = form.cleaned_data
     queryset = filter_statements(queryset, filters)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -51,3 +51,41 @@ def test_translations_are_complete_and_compiled(language):
         assert "#, fuzzy" not in block, block
         strings = re.findall(r'msgstr(?:\[\d\])? "(.*)"((?:\n".*")*)', block)
         assert strings and all(first or rest for first, rest in strings), block
+
+
+@pytest.mark.skipif(
+    __import__("shutil").which("xgettext") is None,
+    reason="GNU gettext is not installed: `apt-get install gettext` to check catalogues",
+)
+def test_every_string_in_the_code_is_translated(tmp_path):
+    """Extract the strings afresh from a copy of the code: none may lack a translation."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    base = Path(settings.BASE_DIR)
+    for name in [
+        "ima_site",
+        "statements",
+        "signatories",
+        "campaigns",
+        "templates",
+        "locale",
+    ]:
+        shutil.copytree(
+            base / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(base / "manage.py", tmp_path)
+    command = [sys.executable, "manage.py", "makemessages", "--no-obsolete"]
+    for language in ["es", "fr", "id", "fil"]:
+        command += ["--locale", language]
+    subprocess.run(
+        command, cwd=tmp_path, env=os.environ, check=True, capture_output=True
+    )
+    for language in ["es", "fr", "id", "fil"]:
+        po = tmp_path / "locale" / language / "LC_MESSAGES" / "django.po"
+        for block in entries(po):
+            assert "#, fuzzy" not in block, (language, block)
+            strings = re.findall(r'msgstr(?:\[\d\])? "(.*)"((?:\n".*")*)', block)
+            assert all(first or rest for first, rest in strings), (language, block)

@@ -43,7 +43,7 @@ def test_embedded_postgres_in_a_closed_folder_leaves_its_permissions_alone(tmp_p
     server = localdev.EmbeddedPostgres(base_dir=checkout)
     try:
         url = server.start()
-        connection = psycopg2.connect(url.replace(localdev.DATABASE_NAME, "postgres"))
+        connection = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('server_version_num')::int")
             assert cursor.fetchone()[0] >= 180000

@@ -12,12 +12,16 @@ GOOD = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "DJANGO_SECRET_KEY": "k" * 50,
     "DJANGO_DEBUG": "0",
+    "DJANGO_ALLOWED_HOSTS": "ima.example.org",
+    "SITE_URL": "https://ima.example.org",
 }
 
 
 def start(**overrides) -> subprocess.CompletedProcess:
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMAIL_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "EMAIL_", "SITE_"))
     }
     env.update(GOOD)
     for name, value in overrides.items():
@@ -57,6 +61,8 @@ def test_good_environment_starts():
             "DJANGO_HSTS_SECONDS='a year' is not a whole",
         ),
         ("SITE_URL", "example.org", "SITE_URL='example.org' must start with http"),
+        ("SITE_URL", None, "SITE_URL is not set"),
+        ("DJANGO_ALLOWED_HOSTS", None, "DJANGO_ALLOWED_HOSTS is not set"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD' must be"),
     ],
 )
@@ -67,7 +73,13 @@ def test_bad_value_stops_start_up_naming_the_variable(name, value, message):
 
 
 def test_debug_without_secret_key_starts_for_local_work():
-    assert start(DJANGO_DEBUG="1", DJANGO_SECRET_KEY=None).returncode == 0
+    result = start(
+        DJANGO_DEBUG="1",
+        DJANGO_SECRET_KEY=None,
+        DJANGO_ALLOWED_HOSTS=None,
+        SITE_URL=None,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_smtp_url_becomes_smtp_settings():

@@ -136,6 +136,12 @@ BAD_FILES = {
         "links[0].url",
     ),
     "bad-goal.md": ("---\ntitle: T\nsignature_goal: -4\n---\n", "signature_goal"),
+    "status-list.md": ("---\ntitle: T\nstatus: [published]\n---\n", "status: ["),
+    "upper-scheme.md": (
+        "---\ntitle: T\nlinks: [{title: a, url: 'HTTPS://example.org'}]\n---\n",
+        "links[0].url",
+    ),
+    "no-slug.md": ("---\ntitle: ¡¿!\n---\n", "slug: '' is not a slug"),
     "typo.md": ("---\ntitle: T\ncountry: [MY]\n---\n", "country: unknown field"),
     "orphan.md": (
         "---\ntitle: T\nlanguage: es\ntranslation_of: nowhere\n---\n",
@@ -149,7 +155,7 @@ def test_each_bad_file_gets_one_line_naming_file_and_field(tmp_path):
     for name, (text, _) in BAD_FILES.items():
         write(tmp_path, name, text)
     write(tmp_path, "latin1.md", "---\ntitle: Café\n---\n".encode("latin-1"))
-    with pytest.raises(CommandError, match=r"1 created, 0 updated, 12 failed"):
+    with pytest.raises(CommandError, match=r"1 created, 0 updated, 15 failed"):
         run_import(tmp_path)
     # Only the good file left anything in the database.
     assert list(Statement.objects.values_list("slug", flat=True)) == [
@@ -173,14 +179,52 @@ def test_bad_file_messages(tmp_path, capsys):
     assert "latin1.md: file: is not UTF-8" in err.getvalue()
 
 
-def test_a_file_failing_in_the_database_leaves_nothing_half_written(tmp_path):
-    # 301 characters: longer than a slogan may be, caught before any write.
-    long_slogan = "x" * 301
-    write(tmp_path, "a.md", GOOD.replace("Stop the raids!", long_slogan))
-    with pytest.raises(CommandError):
+def test_a_file_failing_in_the_database_leaves_nothing_half_written(
+    tmp_path, monkeypatch
+):
+    from django.db import DatabaseError
+
+    write(tmp_path, "a.md", GOOD)
+    write(tmp_path, "other.md", GOOD.replace("Stop the crackdown", "Other one"))
+
+    # The database refuses the contacts of one file, after its statement, topics
+    # and links were written: all of that file must go, the other file must stay.
+    real_bulk_create = MediaContact.objects.bulk_create
+
+    def refuse_for_the_first(objs, *args, **kwargs):
+        objs = list(objs)
+        if objs and objs[0].statement.slug == "stop-the-crackdown":
+            raise DatabaseError("disk full")
+        return real_bulk_create(objs, *args, **kwargs)
+
+    monkeypatch.setattr(MediaContact.objects, "bulk_create", refuse_for_the_first)
+    with pytest.raises(CommandError, match="1 created, 0 updated, 1 failed"):
         run_import(tmp_path)
-    assert not Statement.objects.exists()
-    assert not AuditEntry.objects.exists()
+    assert list(Statement.objects.values_list("slug", flat=True)) == ["other-one"]
+    assert Link.objects.filter(statement__slug="stop-the-crackdown").count() == 0
+    assert AuditEntry.objects.filter(object_repr="Stop the crackdown").count() == 0
+
+
+def test_two_files_for_the_same_statement_are_reported(tmp_path):
+    write(tmp_path, "a.md", GOOD)
+    write(tmp_path, "b.md", GOOD.replace("We condemn", "Copy:"))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 created, 0 updated, 1 failed"):
+        call_command("import_statements", str(tmp_path), "--no-progress", stderr=err)
+    assert "b.md: slug: the same version is also in" in err.getvalue()
+
+
+def test_a_translation_needs_no_slug_of_its_own(tmp_path):
+    write(tmp_path, "a.md", GOOD)
+    write(
+        tmp_path,
+        "ar.md",
+        "---\ntitle: أوقفوا الحملة\nlanguage: ar\ntranslation_of: stop-the-crackdown\n"
+        "---\nنص\n",
+    )
+    out, _ = run_import(tmp_path)
+    assert "2 created" in out
+    assert Statement.objects.get().version_for("ar").title == "أوقفوا الحملة"
 
 
 def test_import_of_a_missing_path_is_an_error(tmp_path):

@@ -91,10 +91,11 @@ def test_unknown_statement_gets_the_friendly_404(client):
     assert "We could not find that page" in response.content.decode()
 
 
-def test_500_page_renders_without_a_database(rf):
+def test_500_page_renders_without_a_database(rf, django_assert_num_queries):
     from ima_site.views import server_error
 
-    response = server_error(rf.get("/"))
+    with django_assert_num_queries(0):
+        response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
 
@@ -103,6 +104,22 @@ def test_robots_txt_points_to_the_sitemap(client):
     body = client.get("/robots.txt").content.decode()
     assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in body
     assert "Disallow: /admin/" in body
+
+
+def test_a_filter_not_understood_leaves_the_others_working(client):
+    make_statement(slug="malaysia", countries=["MY"])
+    make_statement(slug="kuwait", countries=["KW"])
+    body = client.get("/statements/?country=MY&year=notayear").content.decode()
+    assert "/statements/malaysia/" in body
+    assert "/statements/kuwait/" not in body
+    assert "Some filters were not understood" in body
+
+
+def test_undated_statements_do_not_jump_to_the_top(client):
+    make_statement(slug="dated", title="Dated statement")
+    make_statement(slug="undated", title="Undated statement", issued_on=None)
+    body = client.get("/statements/").content.decode()
+    assert body.index("Dated statement") < body.index("Undated statement")
 
 
 def count_queries(client, url) -> int:

@@ -71,7 +71,12 @@ def hostile(db):
         addressees=SCRIPT,
         slogans=[f"Slogan {SCRIPT}", '"><img src=x onerror=alert(7)>'],
         topics=["crackdown"],
+        issuer=f"Issuer {SCRIPT}",
     )
+    from statements.models import Topic
+
+    hostile_topic = Topic.objects.create(slug="hostile-topic", name=f"Topic {SCRIPT}")
+    statement.topics.add(hostile_topic)
     version = statement.versions.get()
     version.subtitle = SCRIPT
     version.summary = f"Summary {HANDLER}"
@@ -83,10 +88,11 @@ def hostile(db):
         statement=statement,
         title=f"Link {SCRIPT}",
         url='https://example.org/a?b="><script>',
+        source=f"Source {HANDLER}",
     )
     MediaContact.objects.create(
         statement=statement, name=SCRIPT, role=HANDLER, team=SCRIPT, phone=SCRIPT,
-        email="press@example.org",
+        organization=f"Org {HANDLER}", email="press@example.org",
     )  # fmt: skip
     return statement
 
@@ -132,6 +138,7 @@ def active_markup(body: str) -> list[str]:
         "/",
         "/statements/",
         "/statements/?q=Title",
+        "/statements/?topic=hostile-topic",
     ],
 )
 def test_script_typed_by_an_organizer_never_runs_on_a_page(client, hostile, url):
@@ -142,7 +149,13 @@ def test_script_typed_by_an_organizer_never_runs_on_a_page(client, hostile, url)
 
 @pytest.mark.parametrize(
     "url",
-    ["/feeds/statements.rss", "/feeds/statements.atom", "/feeds/topic/crackdown.rss"],
+    [
+        "/feeds/statements.rss",
+        "/feeds/statements.atom",
+        "/feeds/topic/crackdown.rss",
+        "/feeds/topic/hostile-topic.rss",
+        "/feeds/topic/hostile-topic.atom",
+    ],
 )
 def test_feeds_carry_no_script_once_a_reader_unescapes_them(client, hostile, url):
     import xml.etree.ElementTree as ET
@@ -154,6 +167,15 @@ def test_feeds_carry_no_script_once_a_reader_unescapes_them(client, hostile, url
     assert any("Title" in text for text in texts)
     for text in texts:
         assert active_markup(text) == [], text
+
+
+def test_a_topic_used_only_by_drafts_has_no_feed(client, published):
+    from statements.models import Topic
+
+    make_statement(slug="draft-only", status="draft", topics=["secret-plan"])
+    assert Topic.objects.filter(slug="secret-plan").exists()
+    assert client.get("/feeds/topic/secret-plan.rss").status_code == 404
+    assert client.get("/feeds/topic/crackdown.rss").status_code == 200
 
 
 def test_api_returns_sanitized_html_and_plain_fields(client, hostile):

@@ -156,9 +156,16 @@ def test_admin_schedule_refuses_a_time_in_the_past(client, publisher):
     statement = make_statement(status="in_review")
     client.force_login(publisher)
     past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
-    client.post(admin_workflow_url(statement, "schedule"), {"publish_at": past})
+    response = client.post(
+        admin_workflow_url(statement, "schedule"), {"publish_at": past}, follow=True
+    )
+    assert "That time has passed" in response.content.decode()
     statement.refresh_from_db()
     assert statement.status == "in_review"
+    future = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    client.post(admin_workflow_url(statement, "schedule"), {"publish_at": future})
+    statement.refresh_from_db()
+    assert statement.status == "scheduled"
 
 
 def test_admin_workflow_refuses_get_and_anonymous(client, publisher):
@@ -169,6 +176,58 @@ def test_admin_workflow_refuses_get_and_anonymous(client, publisher):
     assert client.get(admin_workflow_url(statement, "publish")).status_code == 405
     statement.refresh_from_db()
     assert statement.status == "in_review"
+
+
+def test_editor_cannot_change_a_published_statement_in_the_admin(client, editor):
+    statement = make_statement(status="published", title="Live text")
+    client.force_login(editor)
+    url = reverse("admin:statements_statement_change", args=[statement.pk])
+    page = client.get(url)
+    assert page.status_code == 200  # read-only view
+    assert b'name="slug"' not in page.content
+    assert b"Only publishers may change" in page.content
+    response = client.post(url, {"slug": "hijacked", "kind": "statement"})
+    assert response.status_code == 403
+    statement.refresh_from_db()
+    assert statement.slug != "hijacked"
+
+
+def test_publisher_edits_of_a_public_statement_are_audited(client, publisher):
+    statement = make_statement(status="published", title="Live text")
+    version = statement.versions.get()
+    client.force_login(publisher)
+    url = reverse("admin:statements_statement_change", args=[statement.pk])
+    data = {
+        "slug": statement.slug, "kind": "statement", "issuer": "IMA",
+        "issued_on": "2026-07-01", "countries": "MY", "slogans": "",
+        "versions-TOTAL_FORMS": "1", "versions-INITIAL_FORMS": "1",
+        "versions-MIN_NUM_FORMS": "1", "versions-MAX_NUM_FORMS": "1000",
+        "versions-0-id": version.pk, "versions-0-statement": statement.pk,
+        "versions-0-language": "en", "versions-0-is_original": "on",
+        "versions-0-title": "Corrected live text", "versions-0-body": version.body,
+        "links-TOTAL_FORMS": "0", "links-INITIAL_FORMS": "0",
+        "contacts-TOTAL_FORMS": "0", "contacts-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action="statement.edit_public")
+    assert entry.actor == publisher
+    assert "statementversion: title" in entry.details["changed"]
+
+
+def test_admin_refuses_a_statement_without_versions(client, publisher):
+    client.force_login(publisher)
+    response = client.post(
+        reverse("admin:statements_statement_add"),
+        {
+            "slug": "empty", "kind": "statement", "issuer": "IMA",
+            "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0",
+            "links-TOTAL_FORMS": "0", "links-INITIAL_FORMS": "0",
+            "contacts-TOTAL_FORMS": "0", "contacts-INITIAL_FORMS": "0",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert not Statement.objects.filter(slug="empty").exists()
 
 
 def test_preview_shows_a_draft_to_organizers_only(client, draft, editor, outsider):

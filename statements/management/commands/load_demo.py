@@ -38,13 +38,16 @@ class Command(BaseCommand):
             f"Demo statements: {len(report.created)} new, "
             f"{len(report.updated)} refreshed"
         )
-        self._schedule_demo_statement(first_time=bool(report.created))
+        created = {Path(path).name for path in report.created}
+        self._schedule_demo_statement(first_time=f"{SCHEDULED_SLUG}-en.md" in created)
         self._organizer(Path(password_file))
 
     @transaction.atomic
     def _schedule_demo_statement(self, first_time: bool) -> None:
+        # Imported as a draft the first time only; later runs leave it as it is,
+        # published by beat in the meantime or not.
         statement = Statement.objects.filter(slug=SCHEDULED_SLUG).first()
-        if statement is None or not first_time:
+        if statement is None or not first_time or statement.status != "draft":
             return
         statement.status = Statement.Status.SCHEDULED
         statement.publish_at = timezone.now() + timedelta(days=3)
