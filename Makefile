@@ -21,6 +21,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	# Types of the services, tasks and other plain modules (settings need some URLs).
+	DJANGO_DEBUG=1 DATABASE_URL=postgres://localhost/types REDIS_URL=redis://localhost/0 \
+		$(VENV)/bin/mypy
 
 # Refresh the translation catalogues after changing user-facing strings.
 messages: $(STAMP)

@@ -333,11 +333,12 @@ def manage(env: dict[str, str], *args: str) -> None:
     )
 
 
-def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+def supervise(commands: dict[str, list[str]], env: dict[str, str]) -> int:
     """Run the commands side by side until one ends or we are asked to stop."""
-    processes = [
-        subprocess.Popen(command, cwd=BASE_DIR, env=env) for command in commands
-    ]
+    processes = {
+        name: subprocess.Popen(command, cwd=BASE_DIR, env=env)
+        for name, command in commands.items()
+    }
     stopping = False
 
     def ask_to_stop(signum, frame):
@@ -348,18 +349,18 @@ def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
     signal.signal(signal.SIGTERM, ask_to_stop)
     code = 0
     while not stopping:
-        for process in processes:
+        for name, process in processes.items():
             if process.poll() is not None:
-                say(f"{process.args[2]} exited with {process.returncode}; stopping")
+                say(f"The {name} exited with {process.returncode}; stopping")
                 code = process.returncode or 1
                 stopping = True
         time.sleep(0.3)
     say("Stopping…")
-    for process in processes:
+    for process in processes.values():
         if process.poll() is None:
             process.terminate()
     deadline = time.monotonic() + 15
-    for process in processes:
+    for process in processes.values():
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -382,15 +383,19 @@ def run(env: dict[str, str]) -> int:
         say(f"Site: http://127.0.0.1:{port}/   admin: http://127.0.0.1:{port}/admin/")
         say("Press Ctrl-C to stop everything.")
         return supervise(
-            [
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
-                [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
-                [
+            {
+                "web server": [
+                    sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}",
+                ],
+                "Celery worker": [
+                    *celery, "worker", "--loglevel", "INFO", "--concurrency", "2",
+                ],
+                "Celery beat": [
                     *celery, "beat", "--loglevel", "INFO",
                     "--schedule", str(VAR / "celery" / "beat-schedule"),
                     "--pidfile", str(VAR / "celery" / "beat.pid"),
                 ],
-            ],
+            },
             env,
         )  # fmt: skip
     finally:

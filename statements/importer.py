@@ -301,11 +301,10 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
 def save_original(parsed: ParsedFile) -> bool:
     """Create or update the statement and its original version; True if created."""
     data = parsed.data
-    statement = Statement.objects.select_for_update().filter(slug=data["slug"]).first()
-    created = statement is None
-    previous_status = statement.status if statement else None
-    if created:
-        statement = Statement(slug=data["slug"])
+    existing = Statement.objects.select_for_update().filter(slug=data["slug"]).first()
+    statement = existing or Statement(slug=data["slug"])
+    created = existing is None
+    previous_status = existing.status if existing else None
     for name in ["kind", "issued_on", "dateline", "issuer", "signed_by",
                  "signed_by_role", "addressees", "countries", "slogans",
                  "accepts_signatures", "signature_goal"]:  # fmt: skip
@@ -313,10 +312,10 @@ def save_original(parsed: ParsedFile) -> bool:
     # `status: published` publishes a new statement or one still being written.
     # A re-import never unpublishes, unschedules, unarchives or brings back a
     # withdrawn statement: what organizers did in the admin stands.
-    if data["status"] == "published" and statement.status in (
-        Statement.Status.DRAFT,
-        Statement.Status.IN_REVIEW,
-    ):
+    if data["status"] == "published" and statement.status in {
+        Statement.Status.DRAFT.value,
+        Statement.Status.IN_REVIEW.value,
+    }:
         statement.status = Statement.Status.PUBLISHED
         statement.publish_at = timezone.now()
     statement.save()

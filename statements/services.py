@@ -150,7 +150,7 @@ def publish_due_statements(*, now: datetime | None = None) -> int:
                 action="statement.publish",
                 obj=statement,
                 details={"from": Status.SCHEDULED, "to": Status.PUBLISHED,
-                         "scheduled_for": statement.publish_at.isoformat()},
+                         "scheduled_for": str(statement.publish_at)},
             )  # fmt: skip
             count += 1
     return count
