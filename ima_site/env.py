@@ -88,3 +88,21 @@ def parse_email_url(name: str, url: str, base_dir: str) -> dict[str, object]:
     raise ImproperlyConfigured(
         f"{name}={url!r}: the scheme must be smtp, smtps, console, file or locmem."
     )
+
+
+def is_fernet_key(value: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        return len(base64.urlsafe_b64decode(value.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def derived_fernet_key(secret: str) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(("signer-data\x00" + secret).encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()

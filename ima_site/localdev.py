@@ -408,6 +408,8 @@ def test(env: dict[str, str], args: list[str]) -> int:
     env.setdefault("DJANGO_HTTPS", "0")
     env.setdefault("EMAIL_URL", "locmem:")
     env.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+    env.setdefault("SIGNER_DATA_KEYS", test_fernet_key())
+    env.setdefault("SIGNER_HASH_KEY", secrets.token_urlsafe(40))
     env.setdefault("SITE_URL", "http://127.0.0.1:8000")
     stores = DataStores(env)
     stores.start()
@@ -417,6 +419,12 @@ def test(env: dict[str, str], args: list[str]) -> int:
         ).returncode
     finally:
         stores.stop()
+
+
+def test_fernet_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 def main(argv: list[str]) -> int:

@@ -44,3 +44,50 @@ def record_audit_entry(
         object_repr=str(obj)[:300],
         details=details or {},
     )
+
+
+class OutboxMessage(models.Model):
+    """An email the site will send, written in the transaction that causes it.
+
+    A relay hands queued rows to Celery; a worker claims a row with a conditional
+    update, sends it, and marks it. The recipient is encrypted and erased once sent.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("kind"), max_length=64)
+    object_id = models.BigIntegerField(_("object id"))
+    recipient = models.BinaryField(
+        _("recipient (encrypted)"), null=True, editable=False
+    )
+    language = models.CharField(_("language"), max_length=8, default="en")
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="queued"),
+                name="ima_site_outbox_due",
+            ),
+            models.Index(fields=["kind", "object_id"], name="ima_site_outbox_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.object_id} ({self.status})"

@@ -7,6 +7,7 @@ by the environment.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +47,51 @@ if not SITE_URL:
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} must start with http(s)://.")
 SITE_NAME = env.get_str("SITE_NAME", "International Migrants Alliance")
+
+# --- Signers' personal data --------------------------------------------------------
+
+# Fernet keys, comma-separated: the first encrypts, all decrypt (rotation).
+SIGNER_DATA_KEYS = env.get_list("SIGNER_DATA_KEYS", [])
+# Key of the HMACs of canonical emails and network prefixes (at least 32 characters).
+_hash_key = env.get_str("SIGNER_HASH_KEY")
+if DEBUG and not SIGNER_DATA_KEYS:
+    # A laptop only: keys derived from the development secret key.
+    SIGNER_DATA_KEYS = [env.derived_fernet_key(SECRET_KEY)]
+if DEBUG and not _hash_key:
+    _hash_key = "hash-" + SECRET_KEY
+if not SIGNER_DATA_KEYS:
+    raise ImproperlyConfigured(
+        "SIGNER_DATA_KEYS is not set: give one or more Fernet keys, comma-separated "
+        "(python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())')."
+    )
+for _key in SIGNER_DATA_KEYS:
+    if not env.is_fernet_key(_key):
+        raise ImproperlyConfigured(
+            "SIGNER_DATA_KEYS holds a value that is not a Fernet key "
+            "(32 bytes in url-safe base64)."
+        )
+if len(_hash_key) < 32:
+    raise ImproperlyConfigured(
+        "SIGNER_HASH_KEY is not set or shorter than 32 characters."
+    )
+SIGNER_HASH_KEY = _hash_key.encode()
+# Days after a statement closes before its signatories' names are removed (counts stay).
+SIGNATURE_RETENTION_DAYS = env.get_int("SIGNATURE_RETENTION_DAYS", 180, minimum=1)
+# How many proxies in front of the app append to X-Forwarded-For (0: none, use the
+# connection's address). Only their entries are trusted; a client can forge the rest.
+TRUSTED_PROXY_COUNT = env.get_int("TRUSTED_PROXY_COUNT", 0)
+# Over these, a signature is held for review, silently. Many migrants share one
+# dormitory Wi-Fi or carrier address, so the network limits are generous.
+SIGNING_LIMITS = {
+    "network_minute": env.get_int("SIGNING_LIMIT_NETWORK_MINUTE", 30, minimum=1),
+    "network_day": env.get_int("SIGNING_LIMIT_NETWORK_DAY", 1000, minimum=1),
+    "domain_minute": env.get_int("SIGNING_LIMIT_DOMAIN_MINUTE", 300, minimum=1),
+    "statement_minute": env.get_int("SIGNING_LIMIT_STATEMENT_MINUTE", 5000, minimum=1),
+    "statement_hour": env.get_int("SIGNING_LIMIT_STATEMENT_HOUR", 150000, minimum=1),
+}
+# A form sent back sooner than this after it was shown is held as a bot's.
+SIGNING_MIN_SECONDS = env.get_int("SIGNING_MIN_SECONDS", 3)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -149,6 +195,29 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Every 2 seconds: hand emails waiting in the outbox to the workers. Signing only
+    # writes outbox rows, so with Redis away nothing is lost; they go out after.
+    "relay-outbox": {"task": "ima_site.tasks.relay_outbox", "schedule": 2.0},
+    # Every 3 seconds: fold new confirmations into the public counts.
+    "apply-count-events": {
+        "task": "signatories.tasks.apply_count_events",
+        "schedule": 3.0,
+    },
+    # Hourly: one reminder to signers who have not confirmed after two days.
+    "send-reminders": {
+        "task": "signatories.tasks.send_reminders",
+        "schedule": crontab(minute=17),
+    },
+    # Nightly at 02:40 UTC: compare counts with the signatures, fix and record drift.
+    "reconcile-counts": {
+        "task": "signatories.tasks.reconcile_counts",
+        "schedule": crontab(hour=2, minute=40),
+    },
+    # Nightly at 03:10 UTC: remove personal data that is no longer needed.
+    "apply-retention": {
+        "task": "signatories.tasks.apply_retention",
+        "schedule": crontab(hour=3, minute=10),
+    },
     # Every 30 seconds: flips statements whose publish_at has come to "published"
     # and writes their audit entries. The public pages already show a statement
     # from publish_at on, so beat running late never delays a publication.

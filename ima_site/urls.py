@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("feeds/", include("statements.feed_urls")),
     path("api/v1/", include("statements.api_urls")),
+    path("api/v1/", include("signatories.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
@@ -37,6 +38,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", statement_views.home, name="home"),
     path("statements/", include("statements.urls")),
+    path("", include("signatories.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

@@ -67,6 +67,16 @@ class Statement(models.Model):
         UPDATE = "update", _("Update")
         SOLIDARITY_MESSAGE = "solidarity_message", _("Solidarity message")
 
+    class Signers(models.TextChoices):
+        BOTH = "both", _("People and organizations")
+        PEOPLE = "people", _("People only")
+        ORGANIZATIONS = "organizations", _("Organizations only")
+
+    class Shown(models.TextChoices):
+        LIST = "list", _("Count and list of signatories")
+        ORGANIZATIONS = "organizations", _("Count and signing organizations only")
+        COUNT = "count", _("Count only")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         IN_REVIEW = "in_review", _("In review")
@@ -132,6 +142,21 @@ class Statement(models.Model):
     accepts_signatures = models.BooleanField(_("accepts signatures"), default=False)
     signature_goal = models.PositiveIntegerField(
         _("signature goal"), null=True, blank=True
+    )
+    signers = models.CharField(
+        _("who may sign"), max_length=16, choices=Signers.choices, default=Signers.BOTH
+    )
+    signing_closes_at = models.DateTimeField(_("signing closes"), null=True, blank=True)
+    signing_paused = models.BooleanField(
+        _("signing paused"),
+        default=False,
+        help_text=_("Stops new signatures at once, for example during an attack."),
+    )
+    signatories_shown = models.CharField(
+        _("signatories shown"),
+        max_length=16,
+        choices=Shown.choices,
+        default=Shown.LIST,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -209,6 +234,16 @@ class Statement(models.Model):
             self.status == self.Status.SCHEDULED
             and self.publish_at
             and self.publish_at <= now
+        )
+
+    def is_open_for_signing(self, now=None) -> bool:
+        """Signing is possible: accepts signatures, public, not paused, not closed."""
+        now = now or timezone.now()
+        return (
+            self.accepts_signatures
+            and not self.signing_paused
+            and self.is_public(now)
+            and (self.signing_closes_at is None or self.signing_closes_at > now)
         )
 
     def country_names(self) -> list[tuple[str, str]]:

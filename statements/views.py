@@ -18,6 +18,11 @@ from statements.models import Link, MediaContact, Statement, StatementVersion
 
 PAGE_SIZE = 20
 
+# Other apps add to the statement page (signing adds its form and counts) without
+# this app knowing them: each part takes (request, statement, preview) and returns
+# template context. Registered in their AppConfig.ready().
+STATEMENT_PAGE_PARTS: list = []
+
 
 def search_query(text: str) -> SearchQuery:
     return SearchQuery(text, config="simple", search_type="websearch")
@@ -163,7 +168,9 @@ def share_links(url: str, title: str) -> list[tuple[str, str]]:
     ]
 
 
-def render_statement(request, statement: Statement, *, preview: bool):
+def render_statement(
+    request, statement: Statement, *, preview: bool, extra=None, status: int = 200
+):
     interface_language = get_language()
     versions = list(statement.versions.all())
     requested = request.GET.get("lang")
@@ -173,10 +180,15 @@ def render_statement(request, statement: Statement, *, preview: bool):
         raise Http404(_("This statement has no text yet."))
     canonical = settings.SITE_URL + version.get_absolute_url()
     original = statement.original_version()
+    parts: dict = {}
+    for part in STATEMENT_PAGE_PARTS:
+        parts.update(part(request, statement, preview))
+    parts.update(extra or {})
     return render(
         request,
         "statements/detail.html",
         {
+            **parts,
             "statement": statement,
             "version": version,
             "original": original,
@@ -191,4 +203,5 @@ def render_statement(request, statement: Statement, *, preview: bool):
             "share_links": share_links(canonical, version.title),
             "preview": preview,
         },
+        status=status,
     )

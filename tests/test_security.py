@@ -51,6 +51,8 @@ def test_check_deploy_passes_with_production_settings():
         "DJANGO_SECRET_KEY": "a-production-like-secret-key-" + "q8Zr" * 10,
         "DJANGO_ALLOWED_HOSTS": "ima.example.org",
         "SITE_URL": "https://ima.example.org",
+        "SIGNER_DATA_KEYS": "aW1hLXNpdGUtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE=",
+        "SIGNER_HASH_KEY": "production-like-hash-key-" + "x" * 20,
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

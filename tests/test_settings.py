@@ -14,6 +14,8 @@ GOOD = {
     "DJANGO_DEBUG": "0",
     "DJANGO_ALLOWED_HOSTS": "ima.example.org",
     "SITE_URL": "https://ima.example.org",
+    "SIGNER_DATA_KEYS": "aW1hLXNpdGUtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE=",
+    "SIGNER_HASH_KEY": "h" * 40,
 }
 
 
@@ -21,7 +23,7 @@ def start(**overrides) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "EMAIL_", "SITE_"))
+        if not k.startswith(("DJANGO_", "EMAIL_", "SITE_", "SIGNER_"))
     }
     env.update(GOOD)
     for name, value in overrides.items():
@@ -63,6 +65,9 @@ def test_good_environment_starts():
         ("SITE_URL", "example.org", "SITE_URL='example.org' must start with http"),
         ("SITE_URL", None, "SITE_URL is not set"),
         ("DJANGO_ALLOWED_HOSTS", None, "DJANGO_ALLOWED_HOSTS is not set"),
+        ("SIGNER_DATA_KEYS", None, "SIGNER_DATA_KEYS is not set"),
+        ("SIGNER_DATA_KEYS", "not-a-key", "not a Fernet key"),
+        ("SIGNER_HASH_KEY", "short", "SIGNER_HASH_KEY is not set or shorter"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD' must be"),
     ],
 )
@@ -78,6 +83,8 @@ def test_debug_without_secret_key_starts_for_local_work():
         DJANGO_SECRET_KEY=None,
         DJANGO_ALLOWED_HOSTS=None,
         SITE_URL=None,
+        SIGNER_DATA_KEYS=None,
+        SIGNER_HASH_KEY=None,
     )
     assert result.returncode == 0, result.stderr
 

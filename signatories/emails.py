@@ -1,0 +1,75 @@
+"""The emails signers receive, rendered when the outbox sends them."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from ima_site.outbox import RenderedEmail, register
+from signatories.links import link_path
+from signatories.models import Signature
+
+
+def _render(
+    template: str, subject: str, signature: Signature, **extra
+) -> RenderedEmail:
+    statement = signature.statement
+    version = statement.version_for(signature.language)
+    context = {
+        "signature": signature,
+        "title": version.title if version else statement.slug,
+        "statement_url": settings.SITE_URL + statement.get_absolute_url(),
+        "site_name": settings.SITE_NAME,
+        **extra,
+    }
+    return RenderedEmail(
+        subject=subject,
+        text=render_to_string(f"emails/{template}.txt", context),
+        html=render_to_string(f"emails/{template}.html", context),
+    )
+
+
+def _links(signature: Signature, *actions: str) -> dict[str, str]:
+    return {
+        f"{action}_url": settings.SITE_URL + link_path(signature, action)
+        for action in actions
+    }
+
+
+@register("signature.confirm")
+def confirmation(signature_id: int) -> RenderedEmail | None:
+    signature = Signature.objects.filter(pk=signature_id).first()
+    if signature is None or signature.status != Signature.Status.PENDING:
+        return None
+    return _render(
+        "signature_confirm",
+        _("Please confirm your signature"),
+        signature,
+        **_links(signature, "confirm", "cancel", "withdraw"),
+    )
+
+
+@register("signature.reminder")
+def reminder(signature_id: int) -> RenderedEmail | None:
+    signature = Signature.objects.filter(pk=signature_id).first()
+    if signature is None or signature.status != Signature.Status.PENDING:
+        return None
+    return _render(
+        "signature_confirm",
+        _("Reminder: your signature is not confirmed yet"),
+        signature,
+        reminder=True,
+        **_links(signature, "confirm", "cancel", "withdraw"),
+    )
+
+
+@register("signature.duplicate")
+def already_signed(signature_id: int) -> RenderedEmail | None:
+    signature = Signature.objects.filter(pk=signature_id).first()
+    if signature is None or signature.status != Signature.Status.CONFIRMED:
+        return None
+    return _render(
+        "signature_duplicate",
+        _("You have already signed"),
+        signature,
+        **_links(signature, "withdraw"),
+    )

@@ -1,0 +1,492 @@
+"""Signing, confirming, withdrawing and reviewing signatures; keeping counts.
+
+Every function owns its transaction. A change that moves a signature in or out of
+the count writes a CountEvent in the same transaction; every email is an outbox row
+written in the same transaction. Nothing here touches Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from ima_site.crypto import encrypt, keyed_hash, network_prefix
+from ima_site.models import OutboxMessage, record_audit_entry
+from ima_site.outbox import queue_email
+from signatories.canonical import LARGE_PROVIDERS, canonical_email, email_domain
+from signatories.links import new_nonce
+from signatories.models import (
+    CountCheck,
+    CountEvent,
+    Signature,
+    SignatureCount,
+    SigningAttempt,
+    SigningSwitch,
+)
+from statements.models import Statement
+
+# At most this many "you have already signed" emails per signature.
+MAX_DUPLICATE_NOTICES = 3
+COUNT_LOCK = 74_210_001  # pg advisory lock key of the count batch
+
+
+@dataclass
+class SignerData:
+    name: str
+    email: str
+    country: str
+    kind: str = Signature.Kind.PERSON
+    organization: str = ""
+    role: str = ""
+    city: str = ""
+    display: str = Signature.Display.FULL
+    language: str = "en"
+    consent: bool = False
+    source: str = Signature.Source.WEB
+
+
+def signing_paused_everywhere() -> bool:
+    return SigningSwitch.objects.filter(paused=True).exists()
+
+
+def limits_exceeded(
+    *, statement: Statement, network_hash: str | None, domain_hash: str | None
+) -> str:
+    """The first limit this attempt goes over, or "" (counted in PostgreSQL)."""
+    now = timezone.now()
+    limits = settings.SIGNING_LIMITS
+    checks = []
+    if network_hash:
+        checks += [
+            (
+                "network-burst",
+                Q(network_hash=network_hash),
+                60,
+                limits["network_minute"],
+            ),
+            ("network-day", Q(network_hash=network_hash), 86400, limits["network_day"]),
+        ]
+    if domain_hash:
+        checks.append(
+            (
+                "domain-burst",
+                Q(email_domain_hash=domain_hash),
+                60,
+                limits["domain_minute"],
+            )
+        )
+    checks += [
+        ("statement-burst", Q(statement=statement), 60, limits["statement_minute"]),
+        ("statement-hour", Q(statement=statement), 3600, limits["statement_hour"]),
+    ]
+    aggregates = {
+        name: Count("id", filter=condition & Q(at__gte=now - timedelta(seconds=window)))
+        for name, condition, window, _ in checks
+    }
+    widest = now - timedelta(seconds=max(window for _, _, window, _ in checks))
+    counts = SigningAttempt.objects.filter(at__gte=widest).aggregate(**aggregates)
+    for name, _, _, limit in checks:
+        if counts[name] > limit:
+            return name
+    return ""
+
+
+def _count_event(signature: Signature, delta: int) -> None:
+    CountEvent.objects.create(
+        statement_id=signature.statement_id,
+        country=signature.country,
+        kind=signature.kind,
+        delta=delta,
+    )
+
+
+def sign_statement(
+    *,
+    statement: Statement,
+    data: SignerData,
+    client_ip: str | None,
+    suspicion: str = "",
+) -> None:
+    """Record a signature, or recognize a repeat, and queue the matching email.
+
+    The caller learns nothing: a new signer, a repeat and a held signature all
+    return None. Fifty parallel calls with one email make one row (unique key).
+    """
+    canonical = canonical_email(data.email)
+    email_hash = keyed_hash("email", canonical)
+    domain_hash = keyed_hash("domain", email_domain(canonical))
+    network_hash = (
+        keyed_hash("network", network_prefix(client_ip)) if client_ip else None
+    )
+    with transaction.atomic():
+        SigningAttempt.objects.create(
+            statement=statement,
+            network_hash=network_hash or "",
+            email_domain_hash=domain_hash,
+        )
+        hold_reason = suspicion or limits_exceeded(
+            statement=statement,
+            network_hash=network_hash,
+            # Half the world signs from a few big providers: no limit for those.
+            domain_hash=None
+            if email_domain(canonical) in LARGE_PROVIDERS
+            else domain_hash,
+        )
+        signature = Signature(
+            statement=statement,
+            kind=data.kind,
+            name=data.name,
+            organization=data.organization,
+            role=data.role,
+            country=data.country,
+            city=data.city,
+            display=data.display,
+            language=data.language,
+            consent=data.consent,
+            source=data.source,
+            email_hash=email_hash,
+            email_encrypted=encrypt(data.email.strip()),
+            network_hash=network_hash,
+            is_held=bool(hold_reason),
+            hold_reason=hold_reason,
+            link_nonce=new_nonce(),
+            withdraw_nonce=new_nonce(),
+        )
+        try:
+            with transaction.atomic():
+                signature.save()
+        except IntegrityError:
+            _repeat(statement, email_hash, data)
+            return
+        queue_email(
+            kind="signature.confirm",
+            object_id=signature.pk,
+            to=data.email.strip(),
+            language=data.language,
+        )
+
+
+def _repeat(statement: Statement, email_hash: str, data: SignerData) -> None:
+    existing = Signature.objects.select_for_update().get(
+        statement=statement, email_hash=email_hash
+    )
+    if existing.status == Signature.Status.WITHDRAWN:
+        # Signing again after withdrawing: a fresh signature, to confirm again.
+        for name in ("kind", "name", "organization", "role", "country", "city",
+                     "display", "language", "consent"):  # fmt: skip
+            setattr(existing, name, getattr(data, name))
+        existing.status = Signature.Status.PENDING
+        existing.email_encrypted = encrypt(data.email.strip())
+        existing.link_nonce = new_nonce()
+        existing.withdraw_nonce = new_nonce()
+        existing.confirmed_at = None
+        existing.save()
+        kind = "signature.confirm"
+    elif existing.duplicate_notices < MAX_DUPLICATE_NOTICES:
+        existing.duplicate_notices += 1
+        existing.save(update_fields=["duplicate_notices"])
+        kind = (
+            "signature.confirm"
+            if existing.status == Signature.Status.PENDING
+            else "signature.duplicate"
+        )
+    else:
+        return
+    queue_email(
+        kind=kind, object_id=existing.pk, to=data.email.strip(), language=data.language
+    )
+
+
+def confirm_signature(*, signature: Signature) -> bool:
+    """Confirm a pending signature once; the link's nonce is used up."""
+    with transaction.atomic():
+        signature = Signature.objects.select_for_update().get(pk=signature.pk)
+        if signature.status != Signature.Status.PENDING:
+            return False
+        signature.status = Signature.Status.CONFIRMED
+        signature.confirmed_at = timezone.now()
+        signature.link_nonce = ""
+        if not signature.consent:
+            # No longer needed: dedup works on the hash; withdrawing needs no email.
+            signature.email_encrypted = None
+        signature.save()
+        if signature.is_counted:
+            _count_event(signature, +1)
+        _cancel_pending_emails(signature, kinds=["signature.reminder"])
+        return True
+
+
+def cancel_signature(*, signature: Signature) -> None:
+    """ "This wasn't me": delete a pending signature and everything about it."""
+    with transaction.atomic():
+        signature = Signature.objects.select_for_update().get(pk=signature.pk)
+        if signature.status != Signature.Status.PENDING:
+            return
+        _cancel_pending_emails(signature)
+        signature.delete()
+
+
+def withdraw_signature(*, signature: Signature) -> None:
+    """The signer takes their name back: out of the list and the count."""
+    with transaction.atomic():
+        signature = Signature.objects.select_for_update().get(pk=signature.pk)
+        if signature.status == Signature.Status.WITHDRAWN:
+            return
+        if signature.is_counted:
+            _count_event(signature, -1)
+        _cancel_pending_emails(signature)
+        signature.status = Signature.Status.WITHDRAWN
+        signature.withdraw_nonce = ""
+        signature.link_nonce = ""
+        signature.email_encrypted = None
+        signature.save()
+
+
+def _cancel_pending_emails(
+    signature: Signature, kinds: list[str] | None = None
+) -> None:
+    emails = OutboxMessage.objects.filter(
+        object_id=signature.pk,
+        kind__startswith="signature.",
+        status=OutboxMessage.Status.QUEUED,
+    )
+    if kinds:
+        emails = emails.filter(kind__in=kinds)
+    emails.update(status=OutboxMessage.Status.CANCELLED, recipient=None)
+
+
+# --- Organizers --------------------------------------------------------------------
+
+
+def _audit_per_statement(by, action: str, signatures: list[Signature]) -> None:
+    by_statement: dict[int, list[int]] = {}
+    for signature in signatures:
+        by_statement.setdefault(signature.statement_id, []).append(signature.pk)
+    for statement in Statement.objects.filter(pk__in=by_statement):
+        record_audit_entry(
+            actor=by,
+            action=f"signatures.{action}",
+            obj=statement,
+            details={"signatures": sorted(by_statement[statement.pk])},
+        )
+
+
+def _review(ids, by, action: str, change) -> int:
+    with transaction.atomic():
+        signatures = list(Signature.objects.select_for_update().filter(pk__in=ids))
+        for signature in signatures:
+            counted_before = signature.is_counted
+            change(signature)
+            signature.save()
+            if counted_before != signature.is_counted:
+                _count_event(signature, +1 if signature.is_counted else -1)
+        _audit_per_statement(by, action, signatures)
+    return len(signatures)
+
+
+def hold_signatures(*, ids: list[int], by, reason: str = "organizer") -> int:
+    """Take signatures out of the count and the list until reviewed."""
+
+    def hold(signature):
+        signature.is_held = True
+        signature.hold_reason = reason[:120]
+
+    return _review(ids, by, "hold", hold)
+
+
+def release_signatures(*, ids: list[int], by) -> int:
+    """Count and list held signatures (those confirmed by their signers)."""
+
+    def release(signature):
+        signature.is_held = False
+        signature.hold_reason = ""
+
+    return _review(ids, by, "release", release)
+
+
+def reject_signatures(*, ids: list[int], by) -> int:
+    """Mark signatures as not genuine: never counted, personal data removed."""
+
+    def reject(signature):
+        signature.status = Signature.Status.REJECTED
+        signature.email_encrypted = None
+        signature.link_nonce = signature.withdraw_nonce = ""
+
+    return _review(ids, by, "reject", reject)
+
+
+def erase_signatures(*, ids: list[int], by) -> int:
+    """Delete signatures and all their personal data (a signer's request, say)."""
+    with transaction.atomic():
+        signatures = list(Signature.objects.select_for_update().filter(pk__in=ids))
+        for signature in signatures:
+            if signature.is_counted:
+                _count_event(signature, -1)
+            _cancel_pending_emails(signature)
+        _audit_per_statement(by, "erase", signatures)
+        Signature.objects.filter(pk__in=[s.pk for s in signatures]).delete()
+    return len(signatures)
+
+
+# --- Counts ------------------------------------------------------------------------
+
+
+def apply_count_events() -> int:
+    """Fold the count events written since the last run into SignatureCount.
+
+    Runs every few seconds under an advisory lock, so two runs never overlap. The
+    events are deleted in the transaction that adds them: each is applied once.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [COUNT_LOCK])
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute(
+            """
+            WITH taken AS (DELETE FROM signatories_countevent RETURNING *)
+            SELECT statement_id, country, kind, SUM(delta), COUNT(*)
+            FROM taken GROUP BY statement_id, country, kind
+            """
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        cursor.executemany(
+            """
+            INSERT INTO signatories_signaturecount (statement_id, country, kind, count)
+            VALUES (%s, %s, %s, %s)
+            ON CONFLICT (statement_id, country, kind)
+            DO UPDATE SET count = signatories_signaturecount.count + EXCLUDED.count
+            """,
+            [row[:4] for row in rows],
+        )
+        return sum(row[4] for row in rows)
+
+
+def reconcile_counts() -> list[CountCheck]:
+    """Nightly: compare the batched counts with a real count, fix and record drift."""
+    apply_count_events()
+    checks = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COUNT_LOCK])
+        real = {
+            (row["statement_id"], row["country"], row["kind"]): row["n"]
+            for row in Signature.objects.counted()
+            .values("statement_id", "country", "kind")
+            .annotate(n=Count("id"))
+            .order_by()
+        }
+        stored = {
+            (c.statement_id, c.country, c.kind): c for c in SignatureCount.objects.all()
+        }
+        statements = {key[0] for key in real} | {key[0] for key in stored}
+        for statement_id in statements:
+            expected = sum(n for key, n in real.items() if key[0] == statement_id)
+            found = sum(c.count for key, c in stored.items() if key[0] == statement_id)
+            mismatched = [
+                key
+                for key in set(real) | set(stored)
+                if key[0] == statement_id
+                and real.get(key, 0) != (stored[key].count if key in stored else 0)
+            ]
+            if not mismatched:
+                continue
+            for key in mismatched:
+                SignatureCount.objects.update_or_create(
+                    statement_id=key[0],
+                    country=key[1],
+                    kind=key[2],
+                    defaults={"count": real.get(key, 0)},
+                )
+            checks.append(
+                CountCheck.objects.create(
+                    statement_id=statement_id, expected=expected, found=found
+                )
+            )
+    return checks
+
+
+def statement_counts(statement: Statement) -> dict:
+    """What the public sees of the count, from the batched table."""
+    rows = list(
+        SignatureCount.objects.filter(statement=statement, count__gt=0).values(
+            "country", "kind", "count"
+        )
+    )
+    offline = statement.offline_counts.aggregate(total=Sum("count"))["total"] or 0
+    by_country: dict[str, int] = {}
+    for row in rows:
+        by_country[row["country"]] = by_country.get(row["country"], 0) + row["count"]
+    return {
+        "total": sum(by_country.values()) + offline,
+        "organizations": sum(r["count"] for r in rows if r["kind"] == "organization"),
+        "offline": offline,
+        "goal": statement.signature_goal,
+        "by_country": by_country,
+    }
+
+
+# --- Housekeeping -------------------------------------------------------------------
+
+
+def send_reminders(*, older_than: timedelta = timedelta(days=2)) -> int:
+    """One reminder for signatures still unconfirmed after two days."""
+    count = 0
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        due = Signature.objects.select_for_update(skip_locked=True).filter(
+            status=Signature.Status.PENDING,
+            reminder_sent_at__isnull=True,
+            created_at__lte=cutoff,
+            email_encrypted__isnull=False,
+        )[:1000]
+        from ima_site.crypto import decrypt
+
+        for signature in due:
+            to = decrypt(signature.email_encrypted)
+            if to:
+                queue_email(
+                    kind="signature.reminder",
+                    object_id=signature.pk,
+                    to=to,
+                    language=signature.language,
+                )
+            signature.reminder_sent_at = timezone.now()
+            signature.save(update_fields=["reminder_sent_at"])
+            count += 1
+    return count
+
+
+def apply_retention(*, now=None) -> dict[str, int]:
+    """Drop personal data that is no longer needed; counts are kept.
+
+    Network hashes and attempts after 30 days; unconfirmed signatures after their
+    links expired; everything personal of a closed statement's signatures after
+    SIGNATURE_RETENTION_DAYS.
+    """
+    now = now or timezone.now()
+    month_ago = now - timedelta(days=30)
+    done = {}
+    with transaction.atomic():
+        done["attempts"] = SigningAttempt.objects.filter(at__lt=month_ago).delete()[0]
+        done["network_hashes"] = Signature.objects.filter(
+            created_at__lt=month_ago, network_hash__isnull=False
+        ).update(network_hash=None)
+        stale = Signature.objects.filter(
+            status=Signature.Status.PENDING, created_at__lt=now - timedelta(days=14)
+        )
+        done["unconfirmed"] = stale.delete()[0]
+        closed_before = now - timedelta(days=settings.SIGNATURE_RETENTION_DAYS)
+        done["closed_statements"] = (
+            Signature.objects.filter(
+                statement__signing_closes_at__lt=closed_before,
+            )
+            .exclude(name="", email_encrypted__isnull=True, city="", role="")
+            .update(name="", role="", city="", email_encrypted=None, network_hash=None)
+        )
+    return done

@@ -1,0 +1,272 @@
+import contextlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.csp import CSP
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+from django_countries import countries as country_registry
+
+from signatories import links, services
+from signatories.forms import SignForm
+from signatories.models import Signature
+from statements.models import Statement
+from statements.views import render_statement, statement_for_page
+
+LIST_PAGE_SIZE = 100
+# A country with fewer signers than this shows "<5": small numbers can point to people.
+SMALL_COUNT = 5
+COUNT_CACHE_SECONDS = 5
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address as seen by the last trusted proxy (or the connection).
+
+    Only the entries our own proxies appended to X-Forwarded-For are believed; the
+    ones before them are whatever the client sent.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def public_counts(statement: Statement) -> dict:
+    counts = services.statement_counts(statement)
+    counts["countries"] = sorted(
+        (
+            {
+                "code": code,
+                "name": country_registry.name(code) or code,
+                "count": count if count >= SMALL_COUNT else None,
+            }
+            for code, count in counts["by_country"].items()
+        ),
+        key=lambda row: row["name"],
+    )
+    goal = counts["goal"]
+    counts["percent"] = min(100, round(100 * counts["total"] / goal)) if goal else None
+    return counts
+
+
+def signing_part(request, statement: Statement, preview: bool) -> dict:
+    """What the statement page shows of signing: form, counts, signatories."""
+    if not statement.accepts_signatures:
+        return {}
+    page_number = request.GET.get("signatories")
+    return {
+        "signing_open": statement.is_open_for_signing()
+        and not services.signing_paused_everywhere(),
+        "sign_form": SignForm(statement=statement),
+        "counts": public_counts(statement),
+        "signatories": signatory_page(statement, page_number),
+    }
+
+
+def signatory_page(statement: Statement, page_number):
+    """Signing organizations and people as they chose to be shown, by country."""
+    if statement.signatories_shown == Statement.Shown.COUNT:
+        return None
+    listed = (
+        Signature.objects.counted()
+        .filter(statement=statement)
+        .exclude(display=Signature.Display.COUNT_ONLY)
+        .exclude(name="")
+        .select_related("member_organization")
+        .only(
+            "kind", "name", "organization", "role", "country", "display",
+            "member_organization__is_member", "member_organization__verified",
+        )
+        .order_by("country", "kind", "name", "id")
+    )  # fmt: skip
+    if statement.signatories_shown == Statement.Shown.ORGANIZATIONS:
+        listed = listed.filter(kind=Signature.Kind.ORGANIZATION)
+    page = Paginator(listed, LIST_PAGE_SIZE).get_page(page_number)
+    groups: dict[str, list[Signature]] = {}
+    for signature in page.object_list:
+        groups.setdefault(signature.country, []).append(signature)
+    page.groups = [
+        (country_registry.name(code) or code, members)
+        for code, members in groups.items()
+    ]
+    return page
+
+
+# Embeddable on other sites, where a CSRF cookie is not sent; a signature counts only
+# once confirmed from its email, and the form carries a signed timestamp.
+@csrf_exempt
+@require_POST
+def sign(request, slug):
+    statement = get_object_or_404(Statement.objects.public(), slug=slug)
+    if not statement.is_open_for_signing() or services.signing_paused_everywhere():
+        return render(
+            request, "signatories/closed.html", {"statement": statement}, status=409
+        )
+    form = SignForm(request.POST, statement=statement)
+    embedded = request.POST.get("embedded") == "1"
+    if not form.is_valid():
+        if embedded:
+            return embed_page(request, statement, form, status=400)
+        statement = statement_for_page(slug)
+        return render_statement(
+            request, statement, preview=False, extra={"sign_form": form}, status=400
+        )
+    services.sign_statement(
+        statement=statement,
+        data=form.signer_data(source=Signature.Source.WEB),
+        client_ip=client_ip(request),
+        suspicion=form.suspicion(),
+    )
+    # The same answer whether the email is new, has signed before or is held.
+    done = reverse("signatories:signed", args=[statement.slug])
+    return HttpResponseRedirect(done + ("?embedded=1" if embedded else ""), status=303)
+
+
+@require_safe
+def signed(request, slug):
+    statement = get_object_or_404(Statement.objects.public(), slug=slug)
+    template = "signatories/signed.html"
+    return render(
+        request,
+        template,
+        {"statement": statement, "version": statement.original_version(),
+         "embedded": request.GET.get("embedded") == "1"},
+    )  # fmt: skip
+
+
+def embed_page(request, statement, form=None, status=200):
+    response = render(
+        request,
+        "signatories/embed.html",
+        {
+            "statement": statement,
+            "version": statement.original_version(),
+            "sign_form": form or SignForm(statement=statement),
+            "signing_open": statement.is_open_for_signing(),
+            "counts": public_counts(statement),
+        },
+        status=status,
+    )
+    return response
+
+
+@require_safe
+@xframe_options_exempt
+@csp_override(
+    {**settings.SECURE_CSP, "frame-ancestors": ["*"], "form-action": [CSP.SELF]}
+)
+def embed(request, slug):
+    """The signing form alone: the only page other sites may frame."""
+    statement = get_object_or_404(
+        Statement.objects.public().filter(accepts_signatures=True), slug=slug
+    )
+    return embed_page(request, statement)
+
+
+def _link_view(request, token, action: str, service, done_template: str):
+    signature = links.read_token(token, action)
+    if signature is None:
+        return render(request, "signatories/link_invalid.html", status=404)
+    context = {
+        "signature": signature,
+        "statement": signature.statement,
+        "version": signature.statement.version_for(signature.language),
+        "action": action,
+    }
+    if request.method == "POST":
+        service(signature=signature)
+        return render(request, done_template, context)
+    # GET and HEAD only show the button: a mail scanner following the link changes
+    # nothing.
+    return render(request, "signatories/link_confirm.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request, token):
+    return _link_view(
+        request,
+        token,
+        "confirm",
+        services.confirm_signature,
+        "signatories/confirmed.html",
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def cancel(request, token):
+    return _link_view(
+        request,
+        token,
+        "cancel",
+        services.cancel_signature,
+        "signatories/cancelled.html",
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def withdraw(request, token):
+    return _link_view(
+        request,
+        token,
+        "withdraw",
+        services.withdraw_signature,
+        "signatories/withdrawn.html",
+    )
+
+
+def count_payload(slug: str) -> dict | None:
+    """The public count of a statement; served from the cache when it can be."""
+    key = f"statement-count:{slug}"
+    try:
+        cached = cache.get(key)
+    except Exception:  # noqa: BLE001 - without Redis the count comes from PostgreSQL
+        cached = None
+    if cached is not None:
+        return cached
+    statement = (
+        Statement.objects.public().filter(slug=slug, accepts_signatures=True).first()
+    )
+    if statement is None:
+        return None
+    counts = public_counts(statement)
+    payload = {
+        "total": counts["total"],
+        "organizations": counts["organizations"],
+        "goal": counts["goal"],
+        "percent": counts["percent"],
+        "countries": [
+            {"code": row["code"], "count": row["count"]} for row in counts["countries"]
+        ],
+    }
+    with contextlib.suppress(Exception):  # without Redis, serve it uncached
+        cache.set(key, payload, COUNT_CACHE_SECONDS)
+    return payload
+
+
+@require_safe
+@cache_control(public=True, max_age=COUNT_CACHE_SECONDS)
+def count(request, slug):
+    payload = count_payload(slug)
+    if payload is None:
+        raise Http404
+    return JsonResponse(payload)
