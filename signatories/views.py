@@ -3,11 +3,11 @@ import contextlib
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.csp import CSP
-from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
@@ -261,12 +261,3 @@ def count_payload(slug: str) -> dict | None:
     with contextlib.suppress(Exception):  # without Redis, serve it uncached
         cache.set(key, payload, COUNT_CACHE_SECONDS)
     return payload
-
-
-@require_safe
-@cache_control(public=True, max_age=COUNT_CACHE_SECONDS)
-def count(request, slug):
-    payload = count_payload(slug)
-    if payload is None:
-        raise Http404
-    return JsonResponse(payload)

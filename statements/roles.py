@@ -17,7 +17,16 @@ PUBLISHER_PERMISSIONS = [
     *EDITOR_PERMISSIONS,
     "statements.publish_statement",
     "statements.delete_statement",
-]
+    # Signatures: review them, add paper sheets and offline counts, export.
+    "signatories.view_signature", "signatories.add_signature",
+    "signatories.review_signatures", "signatories.export_signatures",
+    "signatories.view_organization", "signatories.add_organization",
+    "signatories.change_organization",
+    "signatories.view_offlinecount", "signatories.add_offlinecount",
+    "signatories.view_countcheck",
+    "signatories.view_signingswitch", "signatories.add_signingswitch",
+    "signatories.change_signingswitch",
+]  # fmt: skip
 ROLES = {"Editors": EDITOR_PERMISSIONS, "Publishers": PUBLISHER_PERMISSIONS}
 
 
@@ -25,13 +34,14 @@ def ensure_roles(group_model, permission_model) -> None:
     """Create the groups and give them their permissions; safe to repeat.
 
     Takes the models as arguments so that a migration can pass its historical ones.
+    Permissions of apps not migrated yet are skipped; their own migration adds them.
     """
     for name, permissions in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=name)
         for permission in permissions:
             app_label, codename = permission.split(".")
             group.permissions.add(
-                permission_model.objects.get(
+                *permission_model.objects.filter(
                     content_type__app_label=app_label, codename=codename
                 )
             )

@@ -32,7 +32,7 @@ def sign(statement, email, ip="203.0.113.9"):
 
 
 def test_fifty_parallel_posts_of_one_email_make_one_signature(settings):
-    settings.SIGNING_LIMITS = {k: 10**6 for k in settings.SIGNING_LIMITS}
+    settings.SIGNING_LIMITS = dict.fromkeys(settings.SIGNING_LIMITS, 10**6)
     statement = make_statement(slug="race", accepts_signatures=True)
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(
@@ -44,7 +44,7 @@ def test_fifty_parallel_posts_of_one_email_make_one_signature(settings):
 
 
 def test_two_hundred_parallel_signers_none_lost_none_doubled_all_confirmable(settings):
-    settings.SIGNING_LIMITS = {k: 10**6 for k in settings.SIGNING_LIMITS}
+    settings.SIGNING_LIMITS = dict.fromkeys(settings.SIGNING_LIMITS, 10**6)
     statement = make_statement(slug="viral", accepts_signatures=True)
     emails = [f"signer{i}@example.org" for i in range(200)]
     with ThreadPoolExecutor(max_workers=16) as pool:

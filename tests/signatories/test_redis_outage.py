@@ -7,7 +7,6 @@ import sys
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from ima_site import localdev
@@ -63,9 +62,7 @@ def test_signing_with_redis_stopped_then_the_email_arrives_once(
     redis = PrivateRedis(tmp_path)
     redis.start()
     # The web process points at this Redis too, like every process in production.
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": redis.url}
-    }
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis.url}}
     settings.CELERY_BROKER_URL = redis.url
     database = connection.settings_dict
     with SmtpSink() as smtp:

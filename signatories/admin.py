@@ -1,0 +1,281 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_countries import countries as country_registry
+
+from ima_site.crypto import keyed_hash
+from ima_site.models import record_audit_entry
+from signatories import services
+from signatories.canonical import canonical_email
+from signatories.exports import stream_csv
+from signatories.models import (
+    CountCheck,
+    OfflineCount,
+    Organization,
+    Signature,
+    SigningSwitch,
+)
+from signatories.paper import PaperImportError, import_paper_signatures
+from statements.models import Statement
+
+REVIEW = "signatories.review_signatures"
+EXPORT = "signatories.export_signatures"
+
+
+class CountryFilter(admin.SimpleListFilter):
+    title = gettext_lazy("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = (
+            Signature.objects.order_by().values_list("country", flat=True).distinct()
+        )
+        return sorted(
+            ((c, country_registry.name(c) or c) for c in codes), key=lambda x: x[1]
+        )
+
+    def queryset(self, request, queryset):
+        return queryset.filter(country=self.value()) if self.value() else queryset
+
+
+class PaperImportForm(forms.Form):
+    statement = forms.ModelChoiceField(
+        label=gettext_lazy("Statement"),
+        queryset=Statement.objects.filter(accepts_signatures=True),
+    )
+    collected_by = forms.CharField(
+        label=gettext_lazy("Collected by (organization)"), max_length=160
+    )
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8, with a header line: name, country (two-letter code), and "
+            "optionally organization, role, city, kind (person or organization)."
+        ),
+    )
+
+
+class ExportForm(forms.Form):
+    statement = forms.ModelChoiceField(
+        label=gettext_lazy("Statement"),
+        queryset=Statement.objects.filter(accepts_signatures=True),
+    )
+    only_counted = forms.BooleanField(
+        label=gettext_lazy("Only confirmed signatures that are not held"),
+        required=False,
+        initial=True,
+    )
+    excel = forms.BooleanField(
+        label=gettext_lazy("For Excel (adds a byte order mark)"), required=False
+    )
+
+
+@admin.register(Signature)
+class SignatureAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "organization", "country", "kind", "status", "is_held", "hold_reason",
+        "source", "created_at", "statement_slug",
+    ]  # fmt: skip
+    list_filter = [
+        "status", "is_held", "source", "kind", CountryFilter, "created_at", "statement",
+    ]  # fmt: skip
+    search_fields = ["name", "organization"]
+    date_hierarchy = "created_at"
+    list_select_related = ["statement"]
+    list_per_page = 100
+    actions = ["hold", "release", "reject", "erase"]
+    readonly_fields = [
+        "statement", "kind", "name", "organization", "member_organization", "role",
+        "country", "city", "display", "language", "consent", "status", "is_held",
+        "hold_reason", "source", "collected_by", "created_at", "confirmed_at",
+    ]  # fmt: skip
+    exclude = ["email_hash", "network_hash", "link_nonce", "withdraw_nonce"]
+    change_list_template = "admin/signatories/signature/change_list.html"
+
+    @admin.display(description=gettext_lazy("statement"), ordering="statement__slug")
+    def statement_slug(self, signature):
+        return signature.statement.slug
+
+    def get_search_results(self, request, queryset, search_term):
+        # An email is never stored in clear: look it up by its keyed hash.
+        if "@" in search_term:
+            email_hash = keyed_hash("email", canonical_email(search_term))
+            return queryset.filter(email_hash=email_hash), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_review_permission(self, request):
+        return request.user.has_perm(REVIEW)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def _ids(self, queryset):
+        return list(queryset.values_list("id", flat=True))
+
+    @admin.action(description=gettext_lazy("Hold for review"), permissions=["review"])
+    def hold(self, request, queryset):
+        count = services.hold_signatures(ids=self._ids(queryset), by=request.user)
+        self.message_user(request, _("%(count)d held.") % {"count": count})
+
+    @admin.action(
+        description=gettext_lazy("Release (count and list)"), permissions=["review"]
+    )
+    def release(self, request, queryset):
+        count = services.release_signatures(ids=self._ids(queryset), by=request.user)
+        self.message_user(request, _("%(count)d released.") % {"count": count})
+
+    @admin.action(
+        description=gettext_lazy("Reject as not genuine"), permissions=["review"]
+    )
+    def reject(self, request, queryset):
+        count = services.reject_signatures(ids=self._ids(queryset), by=request.user)
+        self.message_user(request, _("%(count)d rejected.") % {"count": count})
+
+    @admin.action(description=gettext_lazy("Erase completely"), permissions=["review"])
+    def erase(self, request, queryset):
+        count = services.erase_signatures(ids=self._ids(queryset), by=request.user)
+        self.message_user(request, _("%(count)d erased.") % {"count": count})
+
+    def get_urls(self):
+        return [
+            path("export/", self.admin_site.admin_view(self.export_view),
+                 name="signatories_signature_export"),
+            path("paper/", self.admin_site.admin_view(self.paper_view),
+                 name="signatories_signature_paper"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def export_view(self, request):
+        if not request.user.has_perm(EXPORT):
+            raise PermissionDenied
+        form = ExportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            statement = form.cleaned_data["statement"]
+            signatures = Signature.objects.filter(statement=statement)
+            if form.cleaned_data["only_counted"]:
+                signatures = signatures.counted()
+            record_audit_entry(
+                actor=request.user,
+                action="signatures.export",
+                obj=statement,
+                details={"only_counted": form.cleaned_data["only_counted"]},
+            )
+            response = StreamingHttpResponse(
+                stream_csv(signatures, excel=form.cleaned_data["excel"]),
+                content_type="text/csv; charset=utf-8",
+            )
+            stamp = timezone.now().strftime("%Y%m%d-%H%M")
+            response["Content-Disposition"] = (
+                f'attachment; filename="signatories-{statement.slug}-{stamp}.csv"'
+            )
+            return response
+        return render(
+            request,
+            "admin/signatories/signature/form_page.html",
+            {**self.admin_site.each_context(request), "form": form,
+             "title": _("Export signatories"), "opts": self.model._meta},
+        )  # fmt: skip
+
+    def paper_view(self, request):
+        if not request.user.has_perm("signatories.add_signature"):
+            raise PermissionDenied
+        form = PaperImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                count = import_paper_signatures(
+                    statement=form.cleaned_data["statement"],
+                    data=form.cleaned_data["file"].read(),
+                    collected_by=form.cleaned_data["collected_by"],
+                    by=request.user,
+                )
+            except PaperImportError as error:
+                form.add_error("file", str(error))
+            else:
+                self.message_user(
+                    request, _("%(count)d paper signatures added.") % {"count": count}
+                )
+                return redirect("admin:signatories_signature_changelist")
+        return render(
+            request,
+            "admin/signatories/signature/form_page.html",
+            {**self.admin_site.each_context(request), "form": form, "multipart": True,
+             "title": _("Add signatures from paper sheets"), "opts": self.model._meta},
+        )  # fmt: skip
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "acronym",
+        "country",
+        "city",
+        "sector",
+        "is_member",
+        "verified",
+    ]
+    list_filter = ["is_member", "verified", "country", "sector"]
+    search_fields = ["name", "acronym", "city"]
+
+
+@admin.register(OfflineCount)
+class OfflineCountAdmin(admin.ModelAdmin):
+    list_display = ["statement", "count", "note", "added_at"]
+    list_filter = ["statement"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        record_audit_entry(
+            actor=request.user,
+            action="signatures.offline_count",
+            obj=obj.statement,
+            details={"count": obj.count, "note": obj.note},
+        )
+
+
+@admin.register(CountCheck)
+class CountCheckAdmin(admin.ModelAdmin):
+    list_display = ["at", "statement", "found", "expected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SigningSwitch)
+class SigningSwitchAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "changed_at"]
+
+    def has_add_permission(self, request):
+        return not SigningSwitch.objects.exists()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        record_audit_entry(
+            actor=request.user,
+            action="signing.pause_all" if obj.paused else "signing.resume_all",
+            obj=obj,
+        )
+        if obj.paused:
+            self.message_user(
+                request, _("Signing is paused on every statement."), messages.WARNING
+            )
