@@ -337,6 +337,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StatementKindEnum": "statements.models.Statement.Kind",
+        "StatementStatusEnum": "statements.models.Statement.Status",
+        "SignatureKindEnum": "signatories.models.Signature.Kind",
+        "SignatureStatusEnum": "signatories.models.Signature.Status",
+    },
 }
 
 # --- Logging -----------------------------------------------------------------------

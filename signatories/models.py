@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from statements.models import Statement
@@ -27,7 +28,7 @@ class Organization(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
-                models.functions.Lower("name"),
+                Lower("name"),
                 "country",
                 name="signatories_organization_unique_name_per_country",
             )
