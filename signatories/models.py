@@ -200,6 +200,24 @@ class SigningAttempt(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} #{self.statement_id}"
 
 
+class StatementRate(models.Model):
+    """How fast a statement is being signed, refreshed by the count batch.
+
+    Signing reads this one row to apply the per-statement limits instead of counting
+    thousands of attempts in every request, and never writes it.
+    """
+
+    statement = models.OneToOneField(
+        Statement, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_minute = models.IntegerField(default=0)
+    last_hour = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"#{self.statement_id}: {self.last_minute}/min, {self.last_hour}/h"
+
+
 class CountEvent(models.Model):
     """+1 or -1 to a statement's count: written with the change, summed in batches.
 

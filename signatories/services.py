@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from ima_site.crypto import encrypt, keyed_hash, network_prefix
@@ -27,6 +27,7 @@ from signatories.models import (
     SignatureCount,
     SigningAttempt,
     SigningSwitch,
+    StatementRate,
 )
 from statements.models import Statement
 
@@ -54,46 +55,65 @@ def signing_paused_everywhere() -> bool:
     return SigningSwitch.objects.filter(paused=True).exists()
 
 
+def _recent(queryset, seconds: int, limit: int) -> int:
+    """How many attempts in the window, counting no further than limit + 1."""
+    since = timezone.now() - timedelta(seconds=seconds)
+    return len(queryset.filter(at__gte=since).values_list("id", flat=True)[: limit + 1])
+
+
 def limits_exceeded(
     *, statement: Statement, network_hash: str | None, domain_hash: str | None
 ) -> str:
-    """The first limit this attempt goes over, or "" (counted in PostgreSQL)."""
-    now = timezone.now()
+    """The first limit this attempt goes over, or "" (counted in PostgreSQL).
+
+    Each count stops at its limit, so a busy network or statement costs no more
+    than a quiet one; per-statement rates come from the row the batch keeps.
+    """
     limits = settings.SIGNING_LIMITS
-    checks = []
+    attempts = SigningAttempt.objects
     if network_hash:
-        checks += [
-            (
-                "network-burst",
-                Q(network_hash=network_hash),
-                60,
-                limits["network_minute"],
-            ),
-            ("network-day", Q(network_hash=network_hash), 86400, limits["network_day"]),
-        ]
+        by_network = attempts.filter(network_hash=network_hash)
+        if _recent(by_network, 60, limits["network_minute"]) > limits["network_minute"]:
+            return "network-burst"
+        if _recent(by_network, 86400, limits["network_day"]) > limits["network_day"]:
+            return "network-day"
     if domain_hash:
-        checks.append(
-            (
-                "domain-burst",
-                Q(email_domain_hash=domain_hash),
-                60,
-                limits["domain_minute"],
-            )
-        )
-    checks += [
-        ("statement-burst", Q(statement=statement), 60, limits["statement_minute"]),
-        ("statement-hour", Q(statement=statement), 3600, limits["statement_hour"]),
-    ]
-    aggregates = {
-        name: Count("id", filter=condition & Q(at__gte=now - timedelta(seconds=window)))
-        for name, condition, window, _ in checks
-    }
-    widest = now - timedelta(seconds=max(window for _, _, window, _ in checks))
-    counts = SigningAttempt.objects.filter(at__gte=widest).aggregate(**aggregates)
-    for name, _, _, limit in checks:
-        if counts[name] > limit:
-            return name
+        by_domain = attempts.filter(email_domain_hash=domain_hash)
+        if _recent(by_domain, 60, limits["domain_minute"]) > limits["domain_minute"]:
+            return "domain-burst"
+    rate = StatementRate.objects.filter(statement=statement).first()
+    if rate and rate.last_minute > limits["statement_minute"]:
+        return "statement-burst"
+    if rate and rate.last_hour > limits["statement_hour"]:
+        return "statement-hour"
     return ""
+
+
+def refresh_statement_rates() -> int:
+    """Count each statement's signing attempts of the last minute and hour."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH rates AS (
+                SELECT statement_id,
+                       COUNT(*) FILTER (WHERE at >= now() - interval '1 minute') AS m,
+                       COUNT(*) AS h
+                FROM signatories_signingattempt
+                WHERE at >= now() - interval '1 hour'
+                GROUP BY statement_id
+            ), gone AS (
+                DELETE FROM signatories_statementrate
+                WHERE statement_id NOT IN (SELECT statement_id FROM rates)
+            )
+            INSERT INTO signatories_statementrate
+                (statement_id, last_minute, last_hour, updated_at)
+            SELECT statement_id, m, h, now() FROM rates
+            ON CONFLICT (statement_id) DO UPDATE
+            SET last_minute = EXCLUDED.last_minute, last_hour = EXCLUDED.last_hour,
+                updated_at = EXCLUDED.updated_at
+            """
+        )
+        return cursor.rowcount
 
 
 def _count_event(signature: Signature, delta: int) -> None:

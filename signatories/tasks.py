@@ -5,7 +5,11 @@ from signatories import services
 
 @shared_task(ignore_result=True)
 def apply_count_events() -> int:
-    """Beat, every 3 s: fold count events into the counts (advisory lock inside)."""
+    """Beat, every 3 s: fold count events into the counts and refresh signing rates.
+
+    Idempotent: events are deleted as they are applied, under an advisory lock.
+    """
+    services.refresh_statement_rates()
     return services.apply_count_events()
 
 

@@ -150,6 +150,21 @@ def test_over_the_network_limit_signatures_are_held_not_refused(
     assert set(held.values_list("hold_reason", flat=True)) == {"network-burst"}
 
 
+def test_a_flood_on_one_statement_holds_its_new_signatures(
+    client, open_statement, settings
+):
+    settings.SIGNING_LIMITS = {**settings.SIGNING_LIMITS, "statement_minute": 2}
+    for i in range(3):
+        sign(client, open_statement, email=f"s{i}@example.org")
+    assert not Signature.objects.filter(is_held=True).exists()
+    # The batch notices the rate; from then on new signatures are held.
+    services.refresh_statement_rates()
+    assert sign(client, open_statement, email="late@example.org").status_code == 303
+    late = Signature.objects.latest("id")
+    assert (late.is_held, late.hold_reason) == (True, "statement-burst")
+    assert Signature.objects.filter(is_held=True).count() == 1
+
+
 def test_held_signatures_are_not_counted_until_released(
     client, open_statement, publisher
 ):
