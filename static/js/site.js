@@ -16,3 +16,24 @@
     });
   });
 })();
+
+// Live count: refresh the signature count every 20 s while the page is visible.
+(function () {
+  "use strict";
+  var box = document.querySelector(".counts[data-count-url]");
+  if (!box || !window.fetch) return;
+  var total = box.querySelector(".count-total");
+  var meter = box.querySelector("meter");
+  function refresh() {
+    if (document.hidden) return;
+    fetch(box.getAttribute("data-count-url"), { credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        if (total) total.textContent = String(data.total);
+        if (meter && data.percent !== null) meter.value = data.percent;
+      })
+      .catch(function () {});
+  }
+  setInterval(refresh, 20000);
+})();
