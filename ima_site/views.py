@@ -21,6 +21,12 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 
+@require_GET
+def health(request):
+    """For load balancers: the process answers. Touches no database and no Redis."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
 def server_error(request):
     """A 500 page that needs no database and no context processor."""
     template = loader.get_template("500.html")
