@@ -27,7 +27,6 @@ from signatories.models import (
     SignatureCount,
     SigningAttempt,
     SigningSwitch,
-    StatementRate,
 )
 from statements.models import Statement
 
@@ -55,10 +54,22 @@ def signing_paused_everywhere() -> bool:
     return SigningSwitch.objects.filter(paused=True).exists()
 
 
-def _recent(queryset, seconds: int, limit: int) -> int:
-    """How many attempts in the window, counting no further than limit + 1."""
-    since = timezone.now() - timedelta(seconds=seconds)
-    return len(queryset.filter(at__gte=since).values_list("id", flat=True)[: limit + 1])
+LIMITS_SQL = """
+SELECT
+  (SELECT COUNT(*) FROM (SELECT 1 FROM signatories_signingattempt
+     WHERE network_hash = %(network)s AND at >= now() - interval '1 minute'
+     LIMIT %(network_minute)s + 1) AS a),
+  (SELECT COUNT(*) FROM (SELECT 1 FROM signatories_signingattempt
+     WHERE network_hash = %(network)s AND at >= now() - interval '1 day'
+     LIMIT %(network_day)s + 1) AS b),
+  (SELECT COUNT(*) FROM (SELECT 1 FROM signatories_signingattempt
+     WHERE email_domain_hash = %(domain)s AND at >= now() - interval '1 minute'
+     LIMIT %(domain_minute)s + 1) AS c),
+  (SELECT last_minute FROM signatories_statementrate
+     WHERE statement_id = %(statement)s),
+  (SELECT last_hour FROM signatories_statementrate
+     WHERE statement_id = %(statement)s)
+"""
 
 
 def limits_exceeded(
@@ -66,26 +77,28 @@ def limits_exceeded(
 ) -> str:
     """The first limit this attempt goes over, or "" (counted in PostgreSQL).
 
-    Each count stops at its limit, so a busy network or statement costs no more
-    than a quiet one; per-statement rates come from the row the batch keeps.
+    One query: each count stops at its limit, so a busy network costs no more than
+    a quiet one, and the per-statement rates come from the row the batch keeps.
     """
     limits = settings.SIGNING_LIMITS
-    attempts = SigningAttempt.objects
-    if network_hash:
-        by_network = attempts.filter(network_hash=network_hash)
-        if _recent(by_network, 60, limits["network_minute"]) > limits["network_minute"]:
-            return "network-burst"
-        if _recent(by_network, 86400, limits["network_day"]) > limits["network_day"]:
-            return "network-day"
-    if domain_hash:
-        by_domain = attempts.filter(email_domain_hash=domain_hash)
-        if _recent(by_domain, 60, limits["domain_minute"]) > limits["domain_minute"]:
-            return "domain-burst"
-    rate = StatementRate.objects.filter(statement=statement).first()
-    if rate and rate.last_minute > limits["statement_minute"]:
-        return "statement-burst"
-    if rate and rate.last_hour > limits["statement_hour"]:
-        return "statement-hour"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            LIMITS_SQL,
+            {"network": network_hash, "domain": domain_hash,
+             "statement": statement.pk, **limits},
+        )  # fmt: skip
+        network_minute, network_day, domain_minute, rate_minute, rate_hour = (
+            cursor.fetchone()
+        )
+    for name, value, limit in [
+        ("network-burst", network_minute, limits["network_minute"]),
+        ("network-day", network_day, limits["network_day"]),
+        ("domain-burst", domain_minute, limits["domain_minute"]),
+        ("statement-burst", rate_minute or 0, limits["statement_minute"]),
+        ("statement-hour", rate_hour or 0, limits["statement_hour"]),
+    ]:
+        if value > limit:
+            return name
     return ""
 
 
