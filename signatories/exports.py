@@ -25,18 +25,23 @@ class _Echo:
         return value
 
 
+FIELDS = [
+    "id", "kind", "name", "organization", "role", "city", "country", "display",
+    "status", "is_held", "source", "collected_by", "created_at", "confirmed_at",
+]  # fmt: skip
+
+
 def signature_rows(queryset) -> Iterator[list[str]]:
     yield COLUMNS
-    for s in queryset.order_by("id").iterator(chunk_size=2000):
+    names = dict(country_registry)
+    rows = queryset.order_by("id").values_list(*FIELDS).iterator(chunk_size=5000)
+    for (pk, kind, name, organization, role, city, country, display, status, held,
+         source, collected_by, created_at, confirmed_at) in rows:  # fmt: skip
         yield [
-            safe_cell(v)
-            for v in (
-                s.pk, s.kind, s.name, s.organization, s.role, s.city, s.country,
-                country_registry.name(s.country) or s.country, s.display, s.status,
-                "yes" if s.is_held else "", s.source, s.collected_by,
-                s.created_at.isoformat(),
-                s.confirmed_at.isoformat() if s.confirmed_at else "",
-            )
+            str(pk), kind, safe_cell(name), safe_cell(organization), safe_cell(role),
+            safe_cell(city), country, safe_cell(names.get(country, country)), display,
+            status, "yes" if held else "", source, safe_cell(collected_by),
+            created_at.isoformat(), confirmed_at.isoformat() if confirmed_at else "",
         ]  # fmt: skip
 
 
@@ -49,22 +54,5 @@ def stream_csv(queryset, *, excel: bool = False) -> Iterator[str]:
     writer = csv.writer(_Echo())
     if excel:
         yield "\ufeff"
-    for row in signature_rows(
-        queryset.only(
-            "id",
-            "kind",
-            "name",
-            "organization",
-            "role",
-            "city",
-            "country",
-            "display",
-            "status",
-            "is_held",
-            "source",
-            "collected_by",
-            "created_at",
-            "confirmed_at",
-        )  # fmt: skip
-    ):
+    for row in signature_rows(queryset):
         yield writer.writerow(row)

@@ -265,7 +265,8 @@ def cancel_signature(*, signature: Signature) -> None:
 
 
 def withdraw_signature(*, signature: Signature) -> None:
-    """The signer takes their name back: out of the list and the count."""
+    """The signer takes their name back: out of the list and the count, and their
+    personal data erased (only the keyed email hash stays, to know a re-signing)."""
     with transaction.atomic():
         signature = Signature.objects.select_for_update().get(pk=signature.pk)
         if signature.status == Signature.Status.WITHDRAWN:
@@ -277,6 +278,10 @@ def withdraw_signature(*, signature: Signature) -> None:
         signature.withdraw_nonce = ""
         signature.link_nonce = ""
         signature.email_encrypted = None
+        signature.network_hash = None
+        signature.name = signature.role = signature.city = ""
+        if signature.kind == Signature.Kind.PERSON:
+            signature.organization = ""
         signature.save()
 
 

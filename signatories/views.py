@@ -3,12 +3,14 @@ import contextlib
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.csp import CSP
-from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import (
@@ -18,7 +20,7 @@ from django.views.decorators.http import (
 )
 from django_countries import countries as country_registry
 
-from signatories import links, services
+from signatories import links, services, worldmap
 from signatories.forms import SignForm
 from signatories.models import Signature
 from statements.models import Statement
@@ -232,6 +234,24 @@ def withdraw(request, token):
         services.withdraw_signature,
         "signatories/withdrawn.html",
     )
+
+
+@require_safe
+@gzip_page  # 125 KB of outlines travel as about 26 KB; the map holds no secret
+@cache_control(public=True, max_age=60)
+def signature_map(request, slug):
+    """The world map of a statement's signatures, as an SVG image."""
+    statement = get_object_or_404(
+        Statement.objects.public().filter(accepts_signatures=True), slug=slug
+    )
+    counts = services.statement_counts(statement)["by_country"]
+    svg = worldmap.render_map(
+        counts,
+        title=_("Signatures by country"),
+        small_label="<5",
+        names=dict(country_registry),
+    )
+    return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
 
 
 def count_payload(slug: str) -> dict | None:

@@ -88,7 +88,9 @@ def test_withdrawing_takes_the_signature_out_of_the_count(client, open_statement
     client.post(path(link_from(email, "withdraw")))
     services.apply_count_events()
     assert services.statement_counts(open_statement)["total"] == 0
-    assert Signature.objects.get().status == "withdrawn"
+    withdrawn = Signature.objects.get()
+    assert withdrawn.status == "withdrawn"
+    assert (withdrawn.name, withdrawn.email_encrypted) == ("", None)
 
 
 def test_new_repeat_and_held_signers_get_the_same_answer(

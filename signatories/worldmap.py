@@ -1,0 +1,123 @@
+"""A world map shaded by signatures per country, as a small server-rendered SVG.
+
+Country outlines come from the pygal_maps_world package's world map (ISO 3166-1
+alpha-2 classes on each country's group). Its curves are turned into polylines,
+scaled down and thinned once per process, so the map weighs tens of kilobytes.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET  # noqa: S405 - a file of an installed package
+from functools import lru_cache
+from importlib.resources import files
+
+from django.utils.html import escape
+
+SCALE = 0.4  # the source map is 2475 x 1388
+TOLERANCE = 0.8  # drop points closer than this to the last kept one
+SVG = "{http://www.w3.org/2000/svg}"
+TOKEN = re.compile(r"[A-Za-z]|-?(?:\d+\.?\d*|\.\d+)(?:e-?\d+)?")
+SHADES = ["#f3e3e3", "#e3b3b4", "#cf7d80", "#b9464b", "#a3161b", "#6e0e12"]
+
+
+def _polylines(d: str) -> list[list[tuple[float, float]]]:
+    """The outline of an SVG path as closed polylines (curves by their ends)."""
+    tokens = TOKEN.findall(d)
+    shapes: list[list[tuple[float, float]]] = []
+    x = y = 0.0
+    command = ""
+    i = 0
+    counts = {"m": 2, "l": 2, "t": 2, "h": 1, "v": 1, "c": 6, "s": 4, "q": 4, "a": 7}
+    while i < len(tokens):
+        if tokens[i].isalpha():
+            command = tokens[i]
+            i += 1
+            if command in "zZ":
+                continue
+        n = counts[command.lower()]
+        args = [float(t) for t in tokens[i : i + n]]
+        i += n
+        relative = command.islower()
+        kind = command.lower()
+        if kind == "h":
+            x = x + args[0] if relative else args[0]
+        elif kind == "v":
+            y = y + args[0] if relative else args[0]
+        else:
+            dx, dy = args[-2], args[-1]
+            x, y = (x + dx, y + dy) if relative else (dx, dy)
+        if kind == "m":
+            shapes.append([(x, y)])
+            command = "l" if relative else "L"  # further pairs are line-tos
+        elif shapes:
+            shapes[-1].append((x, y))
+    return shapes
+
+
+def _thin(points: list[tuple[float, float]]) -> list[tuple[int, int]]:
+    kept = [points[0]]
+    for point in points[1:]:
+        last = kept[-1]
+        if abs(point[0] - last[0]) + abs(point[1] - last[1]) >= TOLERANCE / SCALE:
+            kept.append(point)
+    return [(round(px * SCALE), round(py * SCALE)) for px, py in kept]
+
+
+@lru_cache(maxsize=1)
+def country_paths() -> dict[str, str]:
+    """ISO code -> compact path data, computed once per process."""
+    source = files("pygal_maps_world").joinpath("worldmap.svg").read_bytes()
+    root = ET.fromstring(source)  # noqa: S314 - a file of an installed package
+    paths: dict[str, str] = {}
+    for group in root.iter(f"{SVG}g"):
+        classes = (group.get("class") or "").split()
+        if "country" not in classes:
+            continue
+        code = classes[0].upper()
+        parts = []
+        for path in group.iter(f"{SVG}path"):
+            for shape in _polylines(path.get("d", "")):
+                points = _thin(shape)
+                if len(points) < 3:
+                    continue
+                first, *rest = points
+                parts.append(
+                    f"M{first[0]} {first[1]}"
+                    + "".join(
+                        f"l{b[0] - a[0]} {b[1] - a[1]}"
+                        for a, b in zip(points, rest, strict=False)
+                    )
+                    + "z"
+                )
+        if parts:
+            paths[code] = "".join(parts)
+    return paths
+
+
+def shade(count: int, top: int) -> str:
+    if count <= 0 or top <= 0:
+        return "#e6e6e6"
+    step = min(len(SHADES) - 1, int((len(SHADES) - 1) * count / top + 0.999))
+    return SHADES[step]
+
+
+def render_map(
+    counts: dict[str, int], *, title: str, small_label: str, names: dict[str, str]
+) -> str:
+    """The SVG; a country with fewer than 5 signers is labelled with small_label."""
+    top = max(counts.values(), default=0)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {round(2475 * SCALE)} '
+        f'{round(1388 * SCALE)}" role="img" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>"
+    ]
+    for code, d in country_paths().items():
+        count = counts.get(code, 0)
+        label = small_label if 0 < count < 5 else str(count)
+        parts.append(
+            f'<path d="{d}" fill="{shade(count, top)}" stroke="#fff" stroke-width=".4">'
+            f"<title>{escape(names.get(code, code))}: {escape(label)}</title></path>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
