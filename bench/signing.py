@@ -249,7 +249,9 @@ def fill_signatures(env, slug: str, count: int, start: int = 1) -> None:
              statements_statement s WHERE s.slug = '{slug}'
         """,
     )
-    sql(env, "ANALYZE signatories_signature")
+    # Let the bulk insert settle (checkpoint, statistics) before measuring again.
+    sql(env, "VACUUM ANALYZE signatories_signature")
+    sql(env, "CHECKPOINT")
 
 
 EXPORT_SCRIPT = """

@@ -23,6 +23,7 @@ from signatories.links import new_nonce
 from signatories.models import (
     CountCheck,
     CountEvent,
+    Organization,
     Signature,
     SignatureCount,
     SigningAttempt,
@@ -129,6 +130,19 @@ def refresh_statement_rates() -> int:
         return cursor.rowcount
 
 
+def registered_organization(data: SignerData) -> Organization | None:
+    """The registry's organization of that name in that country, if any.
+
+    Only an organization the secretariat verified as a member gets the badge; the
+    match is by name and country, case-insensitively.
+    """
+    if data.kind != Signature.Kind.ORGANIZATION or not data.organization:
+        return None
+    return Organization.objects.filter(
+        name__iexact=data.organization.strip(), country=data.country
+    ).first()
+
+
 def _count_event(signature: Signature, delta: int) -> None:
     CountEvent.objects.create(
         statement_id=signature.statement_id,
@@ -172,6 +186,7 @@ def sign_statement(
         )
         signature = Signature(
             statement=statement,
+            member_organization=registered_organization(data),
             kind=data.kind,
             name=data.name,
             organization=data.organization,

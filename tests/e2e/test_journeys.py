@@ -161,3 +161,36 @@ def test_api_docs_work_offline_under_the_content_security_policy(page, live_serv
     ).to_be_visible()
     assert problems == []
     assert elsewhere == []
+
+
+PAYLOADS = [
+    "<script>window.__pwned = 1</script>",
+    '<img src=x onerror="window.__pwned = 2">',
+    '"><svg onload="window.__pwned = 3">',
+]
+
+
+def test_script_in_signers_names_never_runs_in_the_page_or_the_admin(page):
+    from signatories.models import Signature
+
+    statement = make_statement(slug="hostile-signers", accepts_signatures=True)
+    for i, payload in enumerate(PAYLOADS):
+        Signature.objects.create(
+            statement=statement, name=payload, organization=payload, role=payload,
+            country="PH", status="confirmed", kind="organization" if i else "person",
+        )  # fmt: skip
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    page.goto("/statements/hostile-signers/")
+    expect(page.locator(".signatories")).to_contain_text("window.__pwned")
+    assert page.evaluate("window.__pwned") is None
+
+    make_user("reviewer", groups=["Publishers"])
+    page.goto("/admin/login/?next=/admin/signatories/signature/")
+    page.fill("#id_username", "reviewer")
+    page.fill("#id_password", "a-long-test-password-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#result_list")).to_contain_text("window.__pwned")
+    assert page.evaluate("window.__pwned") is None
+    assert dialogs == []

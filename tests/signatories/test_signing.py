@@ -326,3 +326,37 @@ def test_retention_removes_personal_data_and_keeps_counts(open_statement):
     assert signature.network_hash is None
     assert services.statement_counts(open_statement)["total"] == 1
     assert settings.SIGNATURE_RETENTION_DAYS < 400
+
+
+def test_keys_rotate_without_losing_an_email(open_statement, settings):
+    from django.core.management import call_command
+
+    from ima_site.crypto import decrypt, new_fernet_key
+
+    services.sign_statement(
+        statement=open_statement,
+        data=services.SignerData(name="A", email="rotate@example.org", country="PH"),
+        client_ip=None,
+    )
+    old_keys = list(settings.SIGNER_DATA_KEYS)
+    settings.SIGNER_DATA_KEYS = [new_fernet_key(), *old_keys]
+    call_command("rotate_signer_keys", stdout=__import__("io").StringIO())
+    settings.SIGNER_DATA_KEYS = settings.SIGNER_DATA_KEYS[:1]  # the old key is gone
+    assert decrypt(Signature.objects.get().email_encrypted) == "rotate@example.org"
+
+
+def test_an_organization_in_the_registry_is_recognized(open_statement):
+    from signatories.models import Organization
+
+    member = Organization.objects.create(
+        name="Migrante International", country="PH", is_member=True, verified=True
+    )
+    services.sign_statement(
+        statement=open_statement,
+        data=services.SignerData(
+            name="Contact", email="m@example.org", country="PH", kind="organization",
+            organization="migrante international",
+        ),
+        client_ip=None,
+    )  # fmt: skip
+    assert Signature.objects.get().member_organization == member
