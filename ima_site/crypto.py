@@ -45,6 +45,8 @@ def keyed_hash(purpose: str, value: str) -> str:
 def network_prefix(address: str) -> str:
     """The /24 of an IPv4 or the /48 of an IPv6 address: people share these."""
     ip = ipaddress.ip_address(address)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped  # ::ffff:a.b.c.d from a dual-stack socket is IPv4
     prefix = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 

@@ -8,6 +8,7 @@ cancelled, say). Nothing here knows about signatures or alerts.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import socket
 from collections.abc import Callable
@@ -141,15 +142,24 @@ def send_message(message_id: int) -> str:
     return OutboxMessage.Status.SENT
 
 
+EMAIL_LIKE = re.compile(r"[^\s<>'\"(),;:]+@[^\s<>'\"(),;:]+")
+
+
+def describe(error: Exception) -> str:
+    """The error for the log and the row, with every address in it blanked out."""
+    return EMAIL_LIKE.sub("<address>", f"{type(error).__name__}: {error}")[:2000]
+
+
 def _failed(message: OutboxMessage, error: Exception) -> str:
     retry = is_transient(error) and message.attempts < MAX_ATTEMPTS
     status = OutboxMessage.Status.QUEUED if retry else OutboxMessage.Status.FAILED
     delay = timedelta(seconds=30 * 2 ** (message.attempts - 1))
-    log.warning("Email %s #%s failed (%s): %s", message.kind, message.pk, status, error)
+    text = describe(error)
+    log.warning("Email %s #%s failed (%s): %s", message.kind, message.pk, status, text)
     with transaction.atomic():
         OutboxMessage.objects.filter(pk=message.pk).update(
             status=status,
-            last_error=f"{type(error).__name__}: {error}"[:2000],
+            last_error=text,
             next_attempt_at=timezone.now() + delay,
             recipient=message.recipient if retry else None,
         )

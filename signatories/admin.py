@@ -110,7 +110,7 @@ class SignatureAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["statement"]
     list_per_page = 100
-    actions = ["hold", "release", "reject", "erase"]
+    actions = ["hold", "release", "reject", "erase", "link_registry"]
     readonly_fields = [
         "statement", "kind", "name", "organization", "member_organization", "role",
         "country", "city", "display", "language", "consent", "status", "is_held",
@@ -173,6 +173,14 @@ class SignatureAdmin(admin.ModelAdmin):
     def erase(self, request, queryset):
         count = services.erase_signatures(ids=self._ids(queryset), by=request.user)
         self.message_user(request, _("%(count)d erased.") % {"count": count})
+
+    @admin.action(
+        description=gettext_lazy("Link organizations to the member registry"),
+        permissions=["review"],
+    )
+    def link_registry(self, request, queryset):
+        count = services.link_to_registry(ids=self._ids(queryset), by=request.user)
+        self.message_user(request, _("%(count)d linked.") % {"count": count})
 
     def get_urls(self):
         return [

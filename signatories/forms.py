@@ -14,7 +14,9 @@ from signatories.services import SignerData
 from statements.models import Statement
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-URLISH = re.compile(r"(https?:|www\.|://|\.(com|net|org|ru|info|xyz|top)\b)", re.I)
+# Anything like an address: a scheme, www., or a dot (or a full-width one) followed
+# by two letters, as in bit.ly or evil。com. Names go into emails sent to anyone.
+URLISH = re.compile(r"(https?:|www\.|://|\w[.。．｡][a-z]{2,})", re.I)
 # A spreadsheet reads a cell starting with one of these as a formula.
 FORMULA_START = "=+-@\t\r＝＋－＠"
 FORM_TOKEN_SALT = "signing-form-started"  # noqa: S105 - a salt, not a secret
@@ -31,7 +33,12 @@ def clean_public_text(value: str, field: str) -> str:
         raise forms.ValidationError(
             _("%(field)s cannot contain a web address."), params={"field": field}
         )
-    return value.lstrip(FORMULA_START + " ").strip()
+    cleaned = value.lstrip(FORMULA_START + " ").strip()
+    if value.strip() and not cleaned:
+        raise forms.ValidationError(
+            _("%(field)s must contain letters."), params={"field": field}
+        )
+    return cleaned
 
 
 def new_form_token() -> str:

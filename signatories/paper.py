@@ -3,13 +3,14 @@
 import csv
 import io
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries as country_registry
 
 from ima_site.models import record_audit_entry
-from signatories.forms import FORMULA_START
+from signatories.forms import clean_public_text
 from signatories.models import Signature
 from signatories.services import _count_event
 from statements.models import Statement
@@ -42,7 +43,16 @@ def import_paper_signatures(
     now = timezone.now()
     for number, raw in enumerate(reader, start=2):
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
-        name = row.get("name", "").lstrip("".join(FORMULA_START) + " ")
+        try:
+            name, organization, role, city = (
+                clean_public_text(row.get(key, ""), key)
+                for key in ("name", "organization", "role", "city")
+            )
+        except ValidationError as error:
+            raise PaperImportError(
+                _("Line %(line)d: %(problem)s")
+                % {"line": number, "problem": " ".join(error.messages)}
+            ) from None
         country = row.get("country", "").upper()
         kind = row.get("kind") or Signature.Kind.PERSON
         if not name or len(name) > 120:
@@ -62,9 +72,9 @@ def import_paper_signatures(
         signatures.append(
             Signature(
                 statement=statement, name=name, country=country, kind=kind,
-                organization=row.get("organization", "")[:160]
+                organization=organization[:160]
                 or (name if kind == "organization" else ""),
-                role=row.get("role", "")[:120], city=row.get("city", "")[:120],
+                role=role[:120], city=city[:120],
                 status=Signature.Status.CONFIRMED, source=Signature.Source.PAPER,
                 collected_by=collected_by[:160], display=Signature.Display.FULL,
                 confirmed_at=now,

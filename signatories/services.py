@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from ima_site.crypto import encrypt, keyed_hash, network_prefix
@@ -66,10 +66,14 @@ SELECT
   (SELECT COUNT(*) FROM (SELECT 1 FROM signatories_signingattempt
      WHERE email_domain_hash = %(domain)s AND at >= now() - interval '1 minute'
      LIMIT %(domain_minute)s + 1) AS c),
+  (SELECT COUNT(*) FROM (SELECT 1 FROM signatories_signingattempt
+     WHERE email_domain_hash = %(domain)s AND at >= now() - interval '1 day'
+     LIMIT %(domain_day)s + 1) AS d),
+  -- Rates the batch has not refreshed for a minute (beat stopped) are ignored.
   (SELECT last_minute FROM signatories_statementrate
-     WHERE statement_id = %(statement)s),
+     WHERE statement_id = %(statement)s AND updated_at > now() - interval '1 minute'),
   (SELECT last_hour FROM signatories_statementrate
-     WHERE statement_id = %(statement)s)
+     WHERE statement_id = %(statement)s AND updated_at > now() - interval '1 minute')
 """
 
 
@@ -88,13 +92,19 @@ def limits_exceeded(
             {"network": network_hash, "domain": domain_hash,
              "statement": statement.pk, **limits},
         )  # fmt: skip
-        network_minute, network_day, domain_minute, rate_minute, rate_hour = (
-            cursor.fetchone()
-        )
+        (
+            network_minute,
+            network_day,
+            domain_minute,
+            domain_day,
+            rate_minute,
+            rate_hour,
+        ) = cursor.fetchone()
     for name, value, limit in [
         ("network-burst", network_minute, limits["network_minute"]),
         ("network-day", network_day, limits["network_day"]),
         ("domain-burst", domain_minute, limits["domain_minute"]),
+        ("domain-day", domain_day, limits["domain_day"]),
         ("statement-burst", rate_minute or 0, limits["statement_minute"]),
         ("statement-hour", rate_hour or 0, limits["statement_hour"]),
     ]:
@@ -130,17 +140,23 @@ def refresh_statement_rates() -> int:
         return cursor.rowcount
 
 
-def registered_organization(data: SignerData) -> Organization | None:
-    """The registry's organization of that name in that country, if any.
-
-    Only an organization the secretariat verified as a member gets the badge; the
-    match is by name and country, case-insensitively.
-    """
-    if data.kind != Signature.Kind.ORGANIZATION or not data.organization:
-        return None
-    return Organization.objects.filter(
-        name__iexact=data.organization.strip(), country=data.country
-    ).first()
+def link_to_registry(*, ids: list[int], by) -> int:
+    """Organizers: link organization signatures to the member registry by name and
+    country. Anyone can type a member's name, so the badge waits for this review."""
+    linked = []
+    with transaction.atomic():
+        for signature in Signature.objects.select_for_update().filter(
+            pk__in=ids, kind=Signature.Kind.ORGANIZATION
+        ):
+            organization = Organization.objects.filter(
+                name__iexact=signature.organization.strip(), country=signature.country
+            ).first()
+            if organization:
+                signature.member_organization = organization
+                signature.save(update_fields=["member_organization"])
+                linked.append(signature)
+        _audit_per_statement(by, "link_registry", linked)
+    return len(linked)
 
 
 def _count_event(signature: Signature, delta: int) -> None:
@@ -186,7 +202,6 @@ def sign_statement(
         )
         signature = Signature(
             statement=statement,
-            member_organization=registered_organization(data),
             kind=data.kind,
             name=data.name,
             organization=data.organization,
@@ -209,7 +224,7 @@ def sign_statement(
             with transaction.atomic():
                 signature.save()
         except IntegrityError:
-            _repeat(statement, email_hash, data)
+            _repeat(statement, email_hash, data, hold_reason)
             return
         queue_email(
             kind="signature.confirm",
@@ -219,35 +234,57 @@ def sign_statement(
         )
 
 
-def _repeat(statement: Statement, email_hash: str, data: SignerData) -> None:
-    existing = Signature.objects.select_for_update().get(
-        statement=statement, email_hash=email_hash
+def _repeat(
+    statement: Statement, email_hash: str, data: SignerData, hold_reason: str
+) -> None:
+    existing = (
+        Signature.objects.select_for_update()
+        .filter(statement=statement, email_hash=email_hash)
+        .first()
     )
+    if existing is None:
+        # Deleted ("this wasn't me", retention) between our insert and this read:
+        # the address is free again, so this is a new signature after all.
+        sign_statement(
+            statement=statement, data=data, client_ip=None, suspicion=hold_reason
+        )
+        return
     if existing.status == Signature.Status.WITHDRAWN:
-        # Signing again after withdrawing: a fresh signature, to confirm again.
+        # Signing again after withdrawing: a fresh signature in every respect.
         for name in ("kind", "name", "organization", "role", "country", "city",
-                     "display", "language", "consent"):  # fmt: skip
+                     "display", "language", "consent", "source"):  # fmt: skip
             setattr(existing, name, getattr(data, name))
         existing.status = Signature.Status.PENDING
         existing.email_encrypted = encrypt(data.email.strip())
         existing.link_nonce = new_nonce()
         existing.withdraw_nonce = new_nonce()
-        existing.confirmed_at = None
+        existing.confirmed_at = existing.reminder_sent_at = None
+        existing.created_at = timezone.now()
+        existing.duplicate_notices = 0
+        existing.is_held = bool(hold_reason)
+        existing.hold_reason = hold_reason
+        existing.member_organization = None
         existing.save()
         kind = "signature.confirm"
-    elif existing.duplicate_notices < MAX_DUPLICATE_NOTICES:
-        existing.duplicate_notices += 1
-        existing.save(update_fields=["duplicate_notices"])
+        over_cap = False
+    else:
+        over_cap = existing.duplicate_notices >= MAX_DUPLICATE_NOTICES
+        if not over_cap:
+            existing.duplicate_notices += 1
+            existing.save(update_fields=["duplicate_notices"])
         kind = (
             "signature.confirm"
             if existing.status == Signature.Status.PENDING
             else "signature.duplicate"
         )
-    else:
-        return
-    queue_email(
+    message = queue_email(
         kind=kind, object_id=existing.pk, to=data.email.strip(), language=data.language
     )
+    if over_cap:
+        # The same writes as any other signing (nothing to time), but nothing sent.
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.CANCELLED, recipient=None
+        )
 
 
 def confirm_signature(*, signature: Signature) -> bool:
@@ -367,7 +404,8 @@ def reject_signatures(*, ids: list[int], by) -> int:
 
     def reject(signature):
         signature.status = Signature.Status.REJECTED
-        signature.email_encrypted = None
+        signature.email_encrypted = signature.network_hash = None
+        signature.name = signature.role = signature.city = ""
         signature.link_nonce = signature.withdraw_nonce = ""
 
     return _review(ids, by, "reject", reject)
@@ -421,44 +459,56 @@ def apply_count_events() -> int:
         return sum(row[4] for row in rows)
 
 
+RECONCILE_SQL = """
+WITH counted AS (
+    SELECT statement_id, country, kind, COUNT(*) AS n
+    FROM signatories_signature
+    WHERE status = 'confirmed' AND NOT is_held
+    GROUP BY statement_id, country, kind
+), pending AS (
+    SELECT statement_id, country, kind, SUM(delta) AS d
+    FROM signatories_countevent
+    GROUP BY statement_id, country, kind
+)
+SELECT statement_id, country, kind,
+       COALESCE(counted.n, 0) - COALESCE(pending.d, 0) AS expected
+FROM counted FULL JOIN pending USING (statement_id, country, kind)
+"""
+
+
 def reconcile_counts() -> list[CountCheck]:
-    """Nightly: compare the batched counts with a real count, fix and record drift."""
-    apply_count_events()
+    """Nightly: compare the batched counts with a real count, fix and record drift.
+
+    Under the batch's lock, one statement reads the signatures and the events not
+    yet applied in a single snapshot: a stored count should be the real count less
+    those events, which the next batch adds.
+    """
     checks = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COUNT_LOCK])
-        real = {
-            (row["statement_id"], row["country"], row["kind"]): row["n"]
-            for row in Signature.objects.counted()
-            .values("statement_id", "country", "kind")
-            .annotate(n=Count("id"))
-            .order_by()
-        }
+        cursor.execute(RECONCILE_SQL)
+        expected = {(row[0], row[1], row[2]): row[3] for row in cursor.fetchall()}
         stored = {
-            (c.statement_id, c.country, c.kind): c for c in SignatureCount.objects.all()
+            (c.statement_id, c.country, c.kind): c.count
+            for c in SignatureCount.objects.all()
         }
-        statements = {key[0] for key in real} | {key[0] for key in stored}
-        for statement_id in statements:
-            expected = sum(n for key, n in real.items() if key[0] == statement_id)
-            found = sum(c.count for key, c in stored.items() if key[0] == statement_id)
-            mismatched = [
-                key
-                for key in set(real) | set(stored)
-                if key[0] == statement_id
-                and real.get(key, 0) != (stored[key].count if key in stored else 0)
+        for statement_id in sorted({key[0] for key in expected | stored}):
+            keys = [
+                key for key in expected.keys() | stored.keys() if key[0] == statement_id
             ]
-            if not mismatched:
+            wrong = [key for key in keys if expected.get(key, 0) != stored.get(key, 0)]
+            if not wrong:
                 continue
-            for key in mismatched:
+            for key in wrong:
                 SignatureCount.objects.update_or_create(
-                    statement_id=key[0],
-                    country=key[1],
-                    kind=key[2],
-                    defaults={"count": real.get(key, 0)},
-                )
+                    statement_id=key[0], country=key[1], kind=key[2],
+                    defaults={"count": expected.get(key, 0)},
+                )  # fmt: skip
             checks.append(
                 CountCheck.objects.create(
-                    statement_id=statement_id, expected=expected, found=found
+                    statement_id=statement_id,
+                    expected=sum(expected.get(key, 0) for key in keys),
+                    found=sum(stored.get(key, 0) for key in keys),
                 )
             )
     return checks

@@ -6,11 +6,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.csp import CSP
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import (
@@ -125,7 +122,7 @@ def sign(request, slug):
     embedded = request.POST.get("embedded") == "1"
     if not form.is_valid():
         if embedded:
-            return embed_page(request, statement, form, status=400)
+            return allow_framing(embed_page(request, statement, form, status=400))
         statement = statement_for_page(slug)
         return render_statement(
             request, statement, preview=False, extra={"sign_form": form}, status=400
@@ -144,13 +141,24 @@ def sign(request, slug):
 @require_safe
 def signed(request, slug):
     statement = get_object_or_404(Statement.objects.public(), slug=slug)
-    template = "signatories/signed.html"
-    return render(
+    embedded = request.GET.get("embedded") == "1"
+    response = render(
         request,
-        template,
+        "signatories/signed.html",
         {"statement": statement, "version": statement.original_version(),
-         "embedded": request.GET.get("embedded") == "1"},
+         "embedded": embedded},
     )  # fmt: skip
+    return allow_framing(response) if embedded else response
+
+
+FRAMEABLE_CSP = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
+
+
+def allow_framing(response):
+    """Let other sites frame this response: the embedded form and what follows it."""
+    response.xframe_options_exempt = True
+    response._csp_config = FRAMEABLE_CSP
+    return response
 
 
 def embed_page(request, statement, form=None, status=200):
@@ -161,7 +169,8 @@ def embed_page(request, statement, form=None, status=200):
             "statement": statement,
             "version": statement.original_version(),
             "sign_form": form or SignForm(statement=statement),
-            "signing_open": statement.is_open_for_signing(),
+            "signing_open": statement.is_open_for_signing()
+            and not services.signing_paused_everywhere(),
             "counts": public_counts(statement),
         },
         status=status,
@@ -170,16 +179,12 @@ def embed_page(request, statement, form=None, status=200):
 
 
 @require_safe
-@xframe_options_exempt
-@csp_override(
-    {**settings.SECURE_CSP, "frame-ancestors": ["*"], "form-action": [CSP.SELF]}
-)
 def embed(request, slug):
     """The signing form alone: the only page other sites may frame."""
     statement = get_object_or_404(
         Statement.objects.public().filter(accepts_signatures=True), slug=slug
     )
-    return embed_page(request, statement)
+    return allow_framing(embed_page(request, statement))
 
 
 def _link_view(request, token, action: str, service, done_template: str):

@@ -98,6 +98,8 @@ def country_paths() -> dict[str, str]:
 def shade(count: int, top: int) -> str:
     if count <= 0 or top <= 0:
         return "#e6e6e6"
+    if count < 5:
+        return SHADES[0]  # small numbers are not told apart: they could point to people
     step = min(len(SHADES) - 1, int((len(SHADES) - 1) * count / top + 0.999))
     return SHADES[step]
 

@@ -59,6 +59,8 @@ def test_a_permanent_failure_is_final_and_forgets_the_address(pending, monkeypat
     assert outbox.send_message(message_id) == "failed"
     message = OutboxMessage.objects.get()
     assert message.status == "failed" and message.recipient is None
+    assert "ana@example.org" not in message.last_error
+    assert "<address>" in message.last_error
 
 
 def test_retries_stop_after_the_last_attempt(pending, monkeypatch):

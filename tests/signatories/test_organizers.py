@@ -101,6 +101,17 @@ def test_paper_signatures_are_added_all_or_nothing(client, secretariat, open_sta
     assert "Line 3: ZZ is not a country code" in response.content.decode()
     assert Signature.objects.filter(source="paper").count() == 2
 
+    spam = "name,country,organization\nGood,PH,Visit evil.example\n"
+    response = client.post(
+        "/admin/signatories/signature/paper/",
+        {"statement": open_statement.pk, "collected_by": "x",
+         "file": SimpleUploadedFile("sheet.csv", spam.encode())},
+    )  # fmt: skip
+    assert (
+        "Line 2: organization cannot contain a web address" in response.content.decode()
+    )
+    assert Signature.objects.filter(source="paper").count() == 2
+
 
 def test_bulk_hold_release_reject_erase(client, secretariat, open_statement):
     a = signature(open_statement, name="A")

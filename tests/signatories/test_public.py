@@ -44,7 +44,13 @@ def test_people_are_listed_as_they_chose_and_members_get_a_badge(
     member = Organization.objects.create(
         name="Migrante", country="PH", is_member=True, verified=True
     )
-    confirmed(open_statement, 1, name="Ana Maria Reyes", display="initials")
+    confirmed(
+        open_statement,
+        1,
+        name="Ana Maria Reyes",
+        display="initials",
+        organization="Tiny Group",
+    )
     confirmed(open_statement, 1, name="Hidden Person", display="count_only")
     confirmed(
         open_statement, 1, name="Contact", kind="organization",
@@ -52,6 +58,7 @@ def test_people_are_listed_as_they_chose_and_members_get_a_badge(
     )  # fmt: skip
     body = client.get(open_statement.get_absolute_url()).content.decode()
     assert "A.M.R." in body and "Ana Maria Reyes" not in body
+    assert "A.M.R.</li>" in body  # no organization beside initials
     assert "Hidden Person" not in body
     assert "Migrante International" in body and "IMA member" in body
     assert '<strong class="count-total">3</strong>' in body
@@ -100,3 +107,35 @@ def test_embed_page_may_be_framed_and_nothing_else_may(client, open_statement):
     page = client.get(open_statement.get_absolute_url())
     assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
     assert page["X-Frame-Options"] == "DENY"
+    # What follows a submit inside the frame may be framed too.
+    bad = client.post(
+        f"/statements/{open_statement.slug}/sign/", {"embedded": "1", "name": ""}
+    )
+    assert (
+        bad.status_code == 400 and "frame-ancestors *" in bad["Content-Security-Policy"]
+    )
+    done = client.get(f"/statements/{open_statement.slug}/signed/?embedded=1")
+    assert "frame-ancestors *" in done["Content-Security-Policy"]
+    assert "X-Frame-Options" not in done
+
+
+def test_a_statement_page_with_the_signing_form_stays_under_50_kb(
+    client, open_statement
+):
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    from tests.statements.test_pages import Assets
+
+    confirmed(open_statement, 100, country="MY")
+    html = client.get(open_statement.get_absolute_url()).content.decode()
+    parser = Assets()
+    parser.feed(html)
+    total = len(html.encode()) + sum(
+        Path(finders.find(url.removeprefix("/static/"))).stat().st_size
+        for url in parser.urls
+        if url.startswith("/static/")
+    )
+    assert total <= 50_000, total
+    assert all(url.startswith("/") for url in parser.urls)

@@ -292,6 +292,33 @@ def test_client_address_comes_from_trusted_proxies_only(rf, settings):
     assert client_ip(request) == "6.6.6.6"
 
 
+def test_repair_leaves_events_not_yet_applied_to_the_batch(open_statement):
+    confirmed = Signature.objects.create(
+        statement=open_statement, name="A", country="PH", status="confirmed"
+    )
+    services._count_event(confirmed, +1)  # confirmed, not yet folded in
+    assert services.reconcile_counts() == []
+    services.apply_count_events()
+    assert services.statement_counts(open_statement)["total"] == 1
+
+
+def test_retention_keeps_what_is_still_needed(open_statement):
+    from django.utils import timezone
+
+    young = Signature.objects.create(
+        statement=open_statement, name="Young", country="PH"
+    )
+    done = Signature.objects.create(
+        statement=open_statement, name="Done", country="PH", status="confirmed"
+    )
+    Signature.objects.filter(pk=done.pk).update(
+        created_at=timezone.now() - timedelta(days=100)
+    )
+    services.apply_retention()
+    assert Signature.objects.get(pk=young.pk).name == "Young"
+    assert Signature.objects.get(pk=done.pk).name == "Done"  # statement still open
+
+
 def test_count_drift_is_repaired_and_recorded(open_statement):
     Signature.objects.create(
         statement=open_statement, name="A", country="PH", status="confirmed"
@@ -345,7 +372,7 @@ def test_keys_rotate_without_losing_an_email(open_statement, settings):
     assert decrypt(Signature.objects.get().email_encrypted) == "rotate@example.org"
 
 
-def test_an_organization_in_the_registry_is_recognized(open_statement):
+def test_the_member_badge_waits_for_an_organizer(open_statement, publisher):
     from signatories.models import Organization
 
     member = Organization.objects.create(
@@ -359,4 +386,49 @@ def test_an_organization_in_the_registry_is_recognized(open_statement):
         ),
         client_ip=None,
     )  # fmt: skip
+    # Anyone can type a member's name: nothing is linked until an organizer looks.
+    assert Signature.objects.get().member_organization is None
+    services.link_to_registry(ids=[Signature.objects.get().pk], by=publisher)
     assert Signature.objects.get().member_organization == member
+
+
+def test_signing_again_after_withdrawing_is_a_fresh_signature(client, open_statement):
+    from django.utils import timezone
+
+    sign(client, open_statement)
+    [email] = send_outbox()
+    client.post(path(link_from(email, "confirm")))
+    client.post(path(link_from(email, "withdraw")))
+    Signature.objects.update(created_at=timezone.now() - timedelta(days=20))
+    sign(client, open_statement, name="Ana R.")
+    signature = Signature.objects.get()
+    assert signature.status == "pending" and signature.name == "Ana R."
+    assert signature.created_at > timezone.now() - timedelta(minutes=1)
+    assert signature.reminder_sent_at is None and signature.duplicate_notices == 0
+    services.apply_retention()
+    assert Signature.objects.filter(pk=signature.pk).exists()
+
+
+def test_ipv4_addresses_from_a_dual_stack_socket_are_their_own_network():
+    from ima_site.crypto import network_prefix
+
+    assert network_prefix("::ffff:203.0.113.7") == "203.0.113.0/24"
+    assert network_prefix("::ffff:198.51.100.7") != network_prefix("::ffff:203.0.113.7")
+
+
+def test_names_that_look_like_addresses_or_formulas_only_are_refused(
+    client, open_statement
+):
+    for name in ["bit.ly/x", "evil。com", "Visit evil.ph"]:
+        assert sign(client, open_statement, name=name).status_code == 400, name
+    assert sign(client, open_statement, name="=").status_code == 400
+    assert not Signature.objects.exists()
+
+
+def test_script_in_a_name_is_escaped_in_the_html_email(client, open_statement):
+    sign(client, open_statement, name="Ana <script>alert(1)</script>")
+    # The form refuses nothing here: the name has no URL or control character.
+    [email] = send_outbox()
+    html = email.alternatives[0][0]
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html

@@ -22,7 +22,9 @@ class Command(BaseCommand):
                 "pk", field
             )
             for pk, token in rows.iterator(chunk_size=1000):
+                # Only if unchanged: a value erased meanwhile must stay erased.
                 with transaction.atomic():
-                    model.objects.filter(pk=pk).update(**{field: rotate(token)})
-                total += 1
+                    total += model.objects.filter(pk=pk, **{field: token}).update(
+                        **{field: rotate(token)}
+                    )
         self.stdout.write(self.style.SUCCESS(f"{total} values re-encrypted."))
