@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -65,6 +65,10 @@ class PaperImportForm(forms.Form):
     )
 
 
+class FindForm(forms.Form):
+    email = forms.EmailField(label=gettext_lazy("Email"))
+
+
 class SheetForm(forms.Form):
     statement = forms.ModelChoiceField(
         label=gettext_lazy("Statement"),
@@ -123,12 +127,43 @@ class SignatureAdmin(admin.ModelAdmin):
     def statement_slug(self, signature):
         return signature.statement.slug
 
-    def get_search_results(self, request, queryset, search_term):
-        # An email is never stored in clear: look it up by its keyed hash.
-        if "@" in search_term:
-            email_hash = keyed_hash("email", canonical_email(search_term))
-            return queryset.filter(email_hash=email_hash), False
-        return super().get_search_results(request, queryset, search_term)
+    def lookup_allowed(self, lookup, value, request=None):
+        # The "find by email" form redirects to the list filtered by ids.
+        return lookup == "id__in" or super().lookup_allowed(lookup, value, request)
+
+    def find_view(self, request):
+        """Find a signer's signatures by email, for an erasure request, say.
+
+        The address is posted, never put in a URL (which access logs and browser
+        histories keep), and compared by its keyed hash: it is not stored in clear.
+        """
+        if not request.user.has_perm("signatories.view_signature"):
+            raise PermissionDenied
+        form = FindForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            email_hash = keyed_hash(
+                "email", canonical_email(form.cleaned_data["email"])
+            )
+            ids = list(
+                Signature.objects.filter(email_hash=email_hash).values_list(
+                    "id", flat=True
+                )
+            )
+            record_audit_entry(
+                actor=request.user, action="signatures.find_by_email", obj=request.user,
+                details={"found": len(ids)},
+            )  # fmt: skip
+            if not ids:
+                self.message_user(request, _("No signature with that email."))
+                return redirect("admin:signatories_signature_find")
+            url = reverse("admin:signatories_signature_changelist")
+            return redirect(f"{url}?id__in={','.join(map(str, ids))}")
+        return render(
+            request,
+            "admin/signatories/signature/form_page.html",
+            {**self.admin_site.each_context(request), "form": form,
+             "title": _("Find signatures by email"), "opts": self.model._meta},
+        )  # fmt: skip
 
     def has_add_permission(self, request):
         return False
@@ -192,6 +227,8 @@ class SignatureAdmin(admin.ModelAdmin):
                  name="signatories_signature_chart"),
             path("sheet/", self.admin_site.admin_view(self.sheet_view),
                  name="signatories_signature_sheet"),
+            path("find/", self.admin_site.admin_view(self.find_view),
+                 name="signatories_signature_find"),
             *super().get_urls(),
         ]  # fmt: skip
 

@@ -2,7 +2,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
@@ -85,7 +85,17 @@ class SignatureExport(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "excel",
+                OpenApiTypes.STR,
+                enum=["1"],
+                description="Add a byte order mark.",
+            )
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
     def get(self, request, slug):
         if not request.user.has_perm("signatories.export_signatures"):
             raise PermissionDenied
@@ -95,7 +105,10 @@ class SignatureExport(APIView):
             details={"via": "api"},
         )  # fmt: skip
         response = StreamingHttpResponse(
-            stream_csv(Signature.objects.filter(statement=statement).counted()),
+            stream_csv(
+                Signature.objects.filter(statement=statement).counted(),
+                excel=request.query_params.get("excel") == "1",
+            ),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = (
