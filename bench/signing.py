@@ -199,7 +199,9 @@ def signing_request(token: str, slugs: list[str], run: str):
         slug = slugs[(worker * 7919 + sequence) % len(slugs)]
         body = urlencode({
             "kind": "person", "name": "Bench Signer", "country": "PH",
-            "email": f"{run}-{worker}-{sequence}@example.org", "display": "full",
+            # Signers of many organizations: spread over 997 email domains.
+            "email": f"{run}-{worker}-{sequence}@d{(worker * 1009 + sequence) % 997}.example.org",
+            "display": "full",
             "language": "en", "started": token, "website": "",
         })  # fmt: skip
         headers = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -174,7 +174,11 @@ class EmbeddedPostgres:
             port = free_port(port_setting("IMA_POSTGRES_PORT", 54329))
             options = (
                 f"-p {port} -c listen_addresses=127.0.0.1 "
-                "-c unix_socket_directories='' -c max_connections=200"
+                "-c unix_socket_directories='' -c max_connections=200 "
+                # Room for bursts of writes (signing spikes, the benchmark) without
+                # a checkpoint every few seconds.
+                "-c shared_buffers=256MB -c max_wal_size=4GB "
+                "-c checkpoint_timeout=15min"
             )
             result = self._run(
                 "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data),

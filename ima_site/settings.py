@@ -87,7 +87,7 @@ SIGNING_LIMITS = {
     "network_minute": env.get_int("SIGNING_LIMIT_NETWORK_MINUTE", 30, minimum=1),
     "network_day": env.get_int("SIGNING_LIMIT_NETWORK_DAY", 1000, minimum=1),
     "domain_minute": env.get_int("SIGNING_LIMIT_DOMAIN_MINUTE", 300, minimum=1),
-    "domain_day": env.get_int("SIGNING_LIMIT_DOMAIN_DAY", 20000, minimum=1),
+    "domain_hour": env.get_int("SIGNING_LIMIT_DOMAIN_HOUR", 1000, minimum=1),
     "statement_minute": env.get_int("SIGNING_LIMIT_STATEMENT_MINUTE", 5000, minimum=1),
     "statement_hour": env.get_int("SIGNING_LIMIT_STATEMENT_HOUR", 150000, minimum=1),
 }

@@ -67,8 +67,8 @@ SELECT
      WHERE email_domain_hash = %(domain)s AND at >= now() - interval '1 minute'
      LIMIT %(domain_minute)s + 1) AS c),
   (SELECT COUNT(*) FROM (SELECT 1 FROM signatories_signingattempt
-     WHERE email_domain_hash = %(domain)s AND at >= now() - interval '1 day'
-     LIMIT %(domain_day)s + 1) AS d),
+     WHERE email_domain_hash = %(domain)s AND at >= now() - interval '1 hour'
+     LIMIT %(domain_hour)s + 1) AS d),
   -- Rates the batch has not refreshed for a minute (beat stopped) are ignored.
   (SELECT last_minute FROM signatories_statementrate
      WHERE statement_id = %(statement)s AND updated_at > now() - interval '1 minute'),
@@ -84,6 +84,7 @@ def limits_exceeded(
 
     One query: each count stops at its limit, so a busy network costs no more than
     a quiet one, and the per-statement rates come from the row the batch keeps.
+    Keep the limits in the thousands: a count reads up to limit + 1 index entries.
     """
     limits = settings.SIGNING_LIMITS
     with connection.cursor() as cursor:
@@ -96,7 +97,7 @@ def limits_exceeded(
             network_minute,
             network_day,
             domain_minute,
-            domain_day,
+            domain_hour,
             rate_minute,
             rate_hour,
         ) = cursor.fetchone()
@@ -104,7 +105,7 @@ def limits_exceeded(
         ("network-burst", network_minute, limits["network_minute"]),
         ("network-day", network_day, limits["network_day"]),
         ("domain-burst", domain_minute, limits["domain_minute"]),
-        ("domain-day", domain_day, limits["domain_day"]),
+        ("domain-hour", domain_hour, limits["domain_hour"]),
         ("statement-burst", rate_minute or 0, limits["statement_minute"]),
         ("statement-hour", rate_hour or 0, limits["statement_hour"]),
     ]:
