@@ -35,10 +35,17 @@ def _links(signature: Signature, *actions: str) -> dict[str, str]:
     }
 
 
-@register("signature.confirm")
-def confirmation(signature_id: int) -> RenderedEmail | None:
+def _pending(signature_id: int) -> Signature | None:
     signature = Signature.objects.filter(pk=signature_id).first()
     if signature is None or signature.status != Signature.Status.PENDING:
+        return None
+    return signature
+
+
+@register("signature.confirm")
+def confirmation(signature_id: int) -> RenderedEmail | None:
+    signature = _pending(signature_id)
+    if signature is None:
         return None
     return _render(
         "signature_confirm",
@@ -50,8 +57,8 @@ def confirmation(signature_id: int) -> RenderedEmail | None:
 
 @register("signature.reminder")
 def reminder(signature_id: int) -> RenderedEmail | None:
-    signature = Signature.objects.filter(pk=signature_id).first()
-    if signature is None or signature.status != Signature.Status.PENDING:
+    signature = _pending(signature_id)
+    if signature is None:
         return None
     return _render(
         "signature_confirm",

@@ -30,6 +30,18 @@ PUBLISHER_PERMISSIONS = [
 ROLES = {"Editors": EDITOR_PERMISSIONS, "Publishers": PUBLISHER_PERMISSIONS}
 
 
+def ensure_roles_in_migration(apps, schema_editor) -> None:
+    """RunPython step: permissions are normally made after all migrations; make
+    them now, then give the groups theirs."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+    ensure_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+
+
 def ensure_roles(group_model, permission_model) -> None:
     """Create the groups and give them their permissions; safe to repeat.
 

@@ -1,16 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from statements.roles import ensure_roles
-
-
-def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; make them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    ensure_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+from statements.roles import ensure_roles_in_migration
 
 
 class Migration(migrations.Migration):
@@ -21,4 +11,6 @@ class Migration(migrations.Migration):
         ("ima_site", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(ensure_roles_in_migration, migrations.RunPython.noop)
+    ]
