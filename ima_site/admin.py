@@ -8,15 +8,9 @@ admin.site.site_title = _("IMA campaign site")
 admin.site.index_title = _("Organizers' desk")
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "object_repr"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_repr", "actor__username", "action"]
-    date_hierarchy = "at"
-    list_select_related = ["actor"]
+class RecordAdmin(admin.ModelAdmin):
+    """For records the site writes itself: shown, never added, edited or deleted."""
 
-    # The log is evidence: nobody edits or deletes it from the admin.
     def has_add_permission(self, request):
         return False
 
@@ -25,3 +19,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(RecordAdmin):
+    # The log is evidence: nobody edits or deletes it from the admin.
+    list_display = ["at", "actor", "action", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_repr", "actor__username", "action"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]

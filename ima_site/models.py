@@ -73,6 +73,7 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), auto_now_add=True)
+    relayed_at = models.DateTimeField(_("handed to a worker"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

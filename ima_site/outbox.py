@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import override
 
@@ -31,6 +31,7 @@ MAX_ATTEMPTS = 6
 # A worker that claimed a row and then died leaves it "sending"; after this long the
 # relay offers it again (it may then be sent twice, never lost).
 STALE_AFTER = timedelta(minutes=10)
+RELAY_AGAIN_AFTER = timedelta(minutes=5)
 
 
 @dataclass
@@ -62,18 +63,28 @@ def queue_email(*, kind: str, object_id: int, to: str, language: str) -> OutboxM
 
 
 def due_message_ids(limit: int = 500) -> list[int]:
-    """Queued rows whose time has come, and rows a dead worker left behind."""
+    """Take queued rows whose time has come, and rows a dead worker left behind.
+
+    Each row is handed over once: it is marked relayed, and offered again only if
+    it is still queued RELAY_AGAIN_AFTER later (its task was lost with the broker).
+    Slow workers therefore never find the same row queued many times over.
+    """
     now = timezone.now()
-    OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.SENDING, claimed_at__lt=now - STALE_AFTER
-    ).update(status=OutboxMessage.Status.QUEUED)
-    return list(
+    with transaction.atomic():
         OutboxMessage.objects.filter(
-            status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now
+            status=OutboxMessage.Status.SENDING, claimed_at__lt=now - STALE_AFTER
+        ).update(status=OutboxMessage.Status.QUEUED, relayed_at=None)
+        ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now)
+            .filter(
+                Q(relayed_at__isnull=True) | Q(relayed_at__lt=now - RELAY_AGAIN_AFTER)
+            )
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:limit]
         )
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
-    )
+        OutboxMessage.objects.filter(pk__in=ids).update(relayed_at=now)
+    return ids
 
 
 def claim(message_id: int) -> bool:
@@ -161,6 +172,7 @@ def _failed(message: OutboxMessage, error: Exception) -> str:
             status=status,
             last_error=text,
             next_attempt_at=timezone.now() + delay,
+            relayed_at=None,
             recipient=message.recipient if retry else None,
         )
     return status

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries as country_registry
 
+from ima_site.admin import RecordAdmin
 from ima_site.crypto import keyed_hash
 from ima_site.models import record_audit_entry
 from signatories import charts as charts_svg
@@ -365,14 +366,8 @@ class OfflineCountAdmin(admin.ModelAdmin):
 
 
 @admin.register(CountCheck)
-class CountCheckAdmin(admin.ModelAdmin):
+class CountCheckAdmin(RecordAdmin):
     list_display = ["at", "statement", "found", "expected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SigningSwitch)

@@ -153,8 +153,9 @@ class Signature(models.Model):
             ),
         ]
         indexes = [
+            # The public list's order: a page is read from the index, not sorted.
             models.Index(
-                fields=["statement", "country"],
+                fields=["statement", "country", "kind", "name", "id"],
                 condition=Q(status="confirmed", is_held=False),
                 name="signatories_signature_listed",
             ),

@@ -2,7 +2,6 @@ import contextlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -79,7 +78,33 @@ def signing_part(request, statement: Statement, preview: bool) -> dict:
     }
 
 
-def signatory_page(statement: Statement, page_number):
+class SignatoryPage:
+    """One page of the signatory list, found without counting the whole list.
+
+    A viral statement's page is read by tens of thousands while its list grows:
+    fetching one row more than a page tells whether there is a next page, where a
+    paginator would count every signature on every view.
+    """
+
+    def __init__(self, queryset, number: int, size: int):
+        self.number = number
+        rows = list(queryset[(number - 1) * size : number * size + 1])
+        self.has_next = len(rows) > size
+        self.object_list = rows[:size]
+        self.has_previous = number > 1
+        self.has_other_pages = self.has_next or self.has_previous
+        self.previous_page_number = number - 1
+        self.next_page_number = number + 1
+        groups: dict[str, list[Signature]] = {}
+        for signature in self.object_list:
+            groups.setdefault(signature.country, []).append(signature)
+        self.groups = [
+            (country_registry.name(code) or code, members)
+            for code, members in groups.items()
+        ]
+
+
+def signatory_page(statement: Statement, page_number) -> SignatoryPage | None:
     """Signing organizations and people as they chose to be shown, by country."""
     if statement.signatories_shown == Statement.Shown.COUNT:
         return None
@@ -97,15 +122,11 @@ def signatory_page(statement: Statement, page_number):
     )  # fmt: skip
     if statement.signatories_shown == Statement.Shown.ORGANIZATIONS:
         listed = listed.filter(kind=Signature.Kind.ORGANIZATION)
-    page = Paginator(listed, LIST_PAGE_SIZE).get_page(page_number)
-    groups: dict[str, list[Signature]] = {}
-    for signature in page.object_list:
-        groups.setdefault(signature.country, []).append(signature)
-    page.groups = [
-        (country_registry.name(code) or code, members)
-        for code, members in groups.items()
-    ]
-    return page
+    try:
+        number = max(1, min(int(page_number or 1), 10_000))
+    except ValueError:
+        number = 1
+    return SignatoryPage(listed, number, LIST_PAGE_SIZE)
 
 
 # Embeddable on other sites, where a CSRF cookie is not sent; a signature counts only

@@ -139,3 +139,17 @@ def test_a_statement_page_with_the_signing_form_stays_under_50_kb(
     )
     assert total <= 50_000, total
     assert all(url.startswith("/") for url in parser.urls)
+
+
+def test_signatory_list_pages_without_counting_the_whole_list(client, open_statement):
+    confirmed(open_statement, 150)
+    url = open_statement.get_absolute_url()
+    with CaptureQueriesContext(connection) as captured:
+        first = client.get(url).content.decode()
+    listing = [q["sql"] for q in captured if "signatories_signature" in q["sql"]]
+    assert not any("COUNT(" in sql.upper() for sql in listing)
+    assert "?signatories=2" in first and "Signer 99<" not in first
+    second = client.get(url + "?signatories=2").content.decode()
+    assert "?signatories=1" in second and "?signatories=3" not in second
+    assert "Signer 99<" in second
+    assert client.get(url + "?signatories=nonsense").status_code == 200
