@@ -375,7 +375,10 @@ class SigningSwitchAdmin(admin.ModelAdmin):
     list_display = ["__str__", "changed_at"]
 
     def has_add_permission(self, request):
-        return not SigningSwitch.objects.exists()
+        # One switch at most, and only for those allowed to add it.
+        return (
+            super().has_add_permission(request) and not SigningSwitch.objects.exists()
+        )
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

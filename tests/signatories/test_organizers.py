@@ -171,3 +171,26 @@ def test_organizers_find_a_signer_by_email_without_it_being_stored(
         ).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/signatories/signature/",
+        "/admin/signatories/signature/find/",
+        "/admin/signatories/signature/chart/",
+        "/admin/signatories/signature/sheet/",
+        "/admin/signatories/signature/paper/",
+        "/admin/signatories/signature/export/",
+        "/admin/signatories/offlinecount/add/",
+        "/admin/signatories/signingswitch/add/",
+        "/admin/signatories/organization/",
+        "/admin/signatories/countcheck/",
+    ],
+)
+def test_every_signature_page_of_the_admin_is_closed_to_editors(client, editor, url):
+    client.force_login(editor)
+    assert client.get(url).status_code == 403
+    client.logout()
+    response = client.get(url)
+    assert response.status_code == 302 and "/login/" in response["Location"]
