@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ima_site.clients import client_ip
 from ima_site.models import record_audit_entry
 from signatories import services
 from signatories.exports import stream_csv
@@ -18,7 +19,7 @@ from signatories.serializers import (
     SignatureRequestSerializer,
     SignatureSerializer,
 )
-from signatories.views import COUNT_CACHE_SECONDS, client_ip, count_payload
+from signatories.views import COUNT_CACHE_SECONDS, count_payload
 from statements.models import Statement
 
 
@@ -53,7 +54,7 @@ class Signatures(generics.ListAPIView):
     )
     def post(self, request, slug):
         statement = get_object_or_404(Statement.objects.public(), slug=slug)
-        if not statement.is_open_for_signing() or services.signing_paused_everywhere():
+        if not services.signing_is_open(statement):
             return Response({"detail": "Signing is closed."}, status=409)
         data = {key: request.data.get(key) for key in SignForm.base_fields}
         data = {key: value for key, value in data.items() if value is not None}

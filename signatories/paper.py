@@ -12,7 +12,7 @@ from django_countries import countries as country_registry
 from ima_site.models import record_audit_entry
 from signatories.forms import clean_public_text
 from signatories.models import Signature
-from signatories.services import _count_event
+from signatories.services.counts import count_event
 from statements.models import Statement
 
 REQUIRED = {"name", "country"}
@@ -83,7 +83,7 @@ def import_paper_signatures(
     with transaction.atomic():
         created = Signature.objects.bulk_create(signatures)
         for signature in created:
-            _count_event(signature, +1)
+            count_event(signature, +1)
         record_audit_entry(
             actor=by,
             action="signatures.paper_import",

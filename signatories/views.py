@@ -2,7 +2,7 @@ import contextlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.views.decorators.http import (
 )
 from django_countries import countries as country_registry
 
+from ima_site.clients import client_ip
 from signatories import links, services, worldmap
 from signatories.forms import SignForm
 from signatories.models import Signature
@@ -26,24 +27,6 @@ LIST_PAGE_SIZE = 100
 # A country with fewer signers than this shows "<5": small numbers can point to people.
 SMALL_COUNT = 5
 COUNT_CACHE_SECONDS = 5
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as seen by the last trusted proxy (or the connection).
-
-    Only the entries our own proxies appended to X-Forwarded-For are believed; the
-    ones before them are whatever the client sent.
-    """
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def public_counts(statement: Statement) -> dict:
@@ -70,8 +53,7 @@ def signing_part(request, statement: Statement, preview: bool) -> dict:
         return {}
     page_number = request.GET.get("signatories")
     return {
-        "signing_open": statement.is_open_for_signing()
-        and not services.signing_paused_everywhere(),
+        "signing_open": services.signing_is_open(statement),
         "sign_form": SignForm(statement=statement),
         "counts": public_counts(statement),
         "signatories": signatory_page(statement, page_number),
@@ -135,7 +117,7 @@ def signatory_page(statement: Statement, page_number) -> SignatoryPage | None:
 @require_POST
 def sign(request, slug):
     statement = get_object_or_404(Statement.objects.public(), slug=slug)
-    if not statement.is_open_for_signing() or services.signing_paused_everywhere():
+    if not services.signing_is_open(statement):
         return render(
             request, "signatories/closed.html", {"statement": statement}, status=409
         )
@@ -190,8 +172,7 @@ def embed_page(request, statement, form=None, status=200):
             "statement": statement,
             "version": statement.original_version(),
             "sign_form": form or SignForm(statement=statement),
-            "signing_open": statement.is_open_for_signing()
-            and not services.signing_paused_everywhere(),
+            "signing_open": services.signing_is_open(statement),
             "counts": public_counts(statement),
         },
         status=status,

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from ima_site.roles import ensure_roles
 from statements.models import Link, MediaContact, Statement, StatementVersion, Topic
-from statements.roles import ensure_roles
 
 
 def make_user(username: str, *, groups=(), staff: bool = True):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from statements.roles import ensure_roles_in_migration
+from ima_site.roles import ensure_roles_in_migration
 
 
 class Migration(migrations.Migration):

@@ -9,6 +9,7 @@ from ima_site.models import AuditEntry
 from signatories import services
 from signatories.exports import safe_cell
 from signatories.models import Signature
+from signatories.services.counts import count_event
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +118,7 @@ def test_bulk_hold_release_reject_erase(client, secretariat, open_statement):
     a = signature(open_statement, name="A")
     b = signature(open_statement, name="B")
     for s in (a, b):
-        services._count_event(s, +1)
+        count_event(s, +1)
     client.force_login(secretariat)
     url = "/admin/signatories/signature/"
     client.post(url, {"action": "hold", "_selected_action": [a.pk, b.pk]})

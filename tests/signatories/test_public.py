@@ -4,6 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from signatories import services
 from signatories.models import Organization, Signature
+from signatories.services.counts import count_event
 from tests.signatories.conftest import form_data, link_from, send_outbox
 from tests.statements.test_visibility_and_sanitizing import active_markup
 
@@ -22,7 +23,7 @@ def confirmed(statement, n, **fields):
             status="confirmed",
             member_organization=fields.get("member_organization"),
         )
-        services._count_event(signature, +1)
+        count_event(signature, +1)
     services.apply_count_events()
 
 

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ima_site.models import record_audit_entry
+from ima_site.roles import ensure_roles
 from statements.importer import collect_files, import_files
 from statements.models import Statement
-from statements.roles import ensure_roles
 
 DEMO_FOLDER = Path(settings.BASE_DIR) / "demo" / "statements"
 # The demo statement that shows a scheduled publication, a few days ahead.

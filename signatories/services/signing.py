@@ -1,8 +1,7 @@
-"""Signing, confirming, withdrawing and reviewing signatures; keeping counts.
+"""Signing, confirming, cancelling and withdrawing; the limits that hold suspects.
 
-Every function owns its transaction. A change that moves a signature in or out of
-the count writes a CountEvent in the same transaction; every email is an outbox row
-written in the same transaction. Nothing here touches Redis.
+Every function owns its transaction; every email is an outbox row written in the
+same transaction as the change. Nothing here touches Redis.
 """
 
 from __future__ import annotations
@@ -12,28 +11,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
-from ima_site.crypto import encrypt, keyed_hash, network_prefix
-from ima_site.models import OutboxMessage, record_audit_entry
+from ima_site.crypto import decrypt, encrypt, keyed_hash, network_prefix
+from ima_site.models import OutboxMessage
 from ima_site.outbox import queue_email
 from signatories.canonical import LARGE_PROVIDERS, canonical_email, email_domain
 from signatories.links import new_nonce
-from signatories.models import (
-    CountCheck,
-    CountEvent,
-    Organization,
-    Signature,
-    SignatureCount,
-    SigningAttempt,
-    SigningSwitch,
-)
+from signatories.models import Signature, SigningAttempt, SigningSwitch
+from signatories.services.counts import count_event
 from statements.models import Statement
 
 # At most this many "you have already signed" emails per signature.
 MAX_DUPLICATE_NOTICES = 3
-COUNT_LOCK = 74_210_001  # pg advisory lock key of the count batch
 
 
 @dataclass
@@ -53,6 +43,11 @@ class SignerData:
 
 def signing_paused_everywhere() -> bool:
     return SigningSwitch.objects.filter(paused=True).exists()
+
+
+def signing_is_open(statement: Statement) -> bool:
+    """The one rule: the statement takes signatures now and nobody paused them all."""
+    return statement.is_open_for_signing() and not signing_paused_everywhere()
 
 
 LIMITS_SQL = """
@@ -139,34 +134,6 @@ def refresh_statement_rates() -> int:
             """
         )
         return cursor.rowcount
-
-
-def link_to_registry(*, ids: list[int], by) -> int:
-    """Organizers: link organization signatures to the member registry by name and
-    country. Anyone can type a member's name, so the badge waits for this review."""
-    linked = []
-    with transaction.atomic():
-        for signature in Signature.objects.select_for_update().filter(
-            pk__in=ids, kind=Signature.Kind.ORGANIZATION
-        ):
-            organization = Organization.objects.filter(
-                name__iexact=signature.organization.strip(), country=signature.country
-            ).first()
-            if organization:
-                signature.member_organization = organization
-                signature.save(update_fields=["member_organization"])
-                linked.append(signature)
-        _audit_per_statement(by, "link_registry", linked)
-    return len(linked)
-
-
-def _count_event(signature: Signature, delta: int) -> None:
-    CountEvent.objects.create(
-        statement_id=signature.statement_id,
-        country=signature.country,
-        kind=signature.kind,
-        delta=delta,
-    )
 
 
 def sign_statement(
@@ -302,8 +269,8 @@ def confirm_signature(*, signature: Signature) -> bool:
             signature.email_encrypted = None
         signature.save()
         if signature.is_counted:
-            _count_event(signature, +1)
-        _cancel_pending_emails(signature, kinds=["signature.reminder"])
+            count_event(signature, +1)
+        cancel_pending_emails(signature, kinds=["signature.reminder"])
         return True
 
 
@@ -313,7 +280,7 @@ def cancel_signature(*, signature: Signature) -> None:
         signature = Signature.objects.select_for_update().get(pk=signature.pk)
         if signature.status != Signature.Status.PENDING:
             return
-        _cancel_pending_emails(signature)
+        cancel_pending_emails(signature)
         signature.delete()
 
 
@@ -325,8 +292,8 @@ def withdraw_signature(*, signature: Signature) -> None:
         if signature.status == Signature.Status.WITHDRAWN:
             return
         if signature.is_counted:
-            _count_event(signature, -1)
-        _cancel_pending_emails(signature)
+            count_event(signature, -1)
+        cancel_pending_emails(signature)
         signature.status = Signature.Status.WITHDRAWN
         signature.withdraw_nonce = ""
         signature.link_nonce = ""
@@ -338,9 +305,7 @@ def withdraw_signature(*, signature: Signature) -> None:
         signature.save()
 
 
-def _cancel_pending_emails(
-    signature: Signature, kinds: list[str] | None = None
-) -> None:
+def cancel_pending_emails(signature: Signature, kinds: list[str] | None = None) -> None:
     emails = OutboxMessage.objects.filter(
         object_id=signature.pk,
         kind__startswith="signature.",
@@ -349,193 +314,6 @@ def _cancel_pending_emails(
     if kinds:
         emails = emails.filter(kind__in=kinds)
     emails.update(status=OutboxMessage.Status.CANCELLED, recipient=None)
-
-
-# --- Organizers --------------------------------------------------------------------
-
-
-def _audit_per_statement(by, action: str, signatures: list[Signature]) -> None:
-    by_statement: dict[int, list[int]] = {}
-    for signature in signatures:
-        by_statement.setdefault(signature.statement_id, []).append(signature.pk)
-    for statement in Statement.objects.filter(pk__in=by_statement):
-        record_audit_entry(
-            actor=by,
-            action=f"signatures.{action}",
-            obj=statement,
-            details={"signatures": sorted(by_statement[statement.pk])},
-        )
-
-
-def _review(ids, by, action: str, change) -> int:
-    with transaction.atomic():
-        signatures = list(Signature.objects.select_for_update().filter(pk__in=ids))
-        for signature in signatures:
-            counted_before = signature.is_counted
-            change(signature)
-            signature.save()
-            if counted_before != signature.is_counted:
-                _count_event(signature, +1 if signature.is_counted else -1)
-        _audit_per_statement(by, action, signatures)
-    return len(signatures)
-
-
-def hold_signatures(*, ids: list[int], by, reason: str = "organizer") -> int:
-    """Take signatures out of the count and the list until reviewed."""
-
-    def hold(signature):
-        signature.is_held = True
-        signature.hold_reason = reason[:120]
-
-    return _review(ids, by, "hold", hold)
-
-
-def release_signatures(*, ids: list[int], by) -> int:
-    """Count and list held signatures (those confirmed by their signers)."""
-
-    def release(signature):
-        signature.is_held = False
-        signature.hold_reason = ""
-
-    return _review(ids, by, "release", release)
-
-
-def reject_signatures(*, ids: list[int], by) -> int:
-    """Mark signatures as not genuine: never counted, personal data removed."""
-
-    def reject(signature):
-        signature.status = Signature.Status.REJECTED
-        signature.email_encrypted = signature.network_hash = None
-        signature.name = signature.role = signature.city = ""
-        signature.link_nonce = signature.withdraw_nonce = ""
-
-    return _review(ids, by, "reject", reject)
-
-
-def erase_signatures(*, ids: list[int], by) -> int:
-    """Delete signatures and all their personal data (a signer's request, say)."""
-    with transaction.atomic():
-        signatures = list(Signature.objects.select_for_update().filter(pk__in=ids))
-        for signature in signatures:
-            if signature.is_counted:
-                _count_event(signature, -1)
-            _cancel_pending_emails(signature)
-        _audit_per_statement(by, "erase", signatures)
-        Signature.objects.filter(pk__in=[s.pk for s in signatures]).delete()
-    return len(signatures)
-
-
-# --- Counts ------------------------------------------------------------------------
-
-
-def apply_count_events() -> int:
-    """Fold the count events written since the last run into SignatureCount.
-
-    Runs every few seconds under an advisory lock, so two runs never overlap. The
-    events are deleted in the transaction that adds them: each is applied once.
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [COUNT_LOCK])
-        if not cursor.fetchone()[0]:
-            return 0
-        cursor.execute(
-            """
-            WITH taken AS (DELETE FROM signatories_countevent RETURNING *)
-            SELECT statement_id, country, kind, SUM(delta), COUNT(*)
-            FROM taken GROUP BY statement_id, country, kind
-            """
-        )
-        rows = cursor.fetchall()
-        if not rows:
-            return 0
-        cursor.executemany(
-            """
-            INSERT INTO signatories_signaturecount (statement_id, country, kind, count)
-            VALUES (%s, %s, %s, %s)
-            ON CONFLICT (statement_id, country, kind)
-            DO UPDATE SET count = signatories_signaturecount.count + EXCLUDED.count
-            """,
-            [row[:4] for row in rows],
-        )
-        return sum(row[4] for row in rows)
-
-
-RECONCILE_SQL = """
-WITH counted AS (
-    SELECT statement_id, country, kind, COUNT(*) AS n
-    FROM signatories_signature
-    WHERE status = 'confirmed' AND NOT is_held
-    GROUP BY statement_id, country, kind
-), pending AS (
-    SELECT statement_id, country, kind, SUM(delta) AS d
-    FROM signatories_countevent
-    GROUP BY statement_id, country, kind
-)
-SELECT statement_id, country, kind,
-       COALESCE(counted.n, 0) - COALESCE(pending.d, 0) AS expected
-FROM counted FULL JOIN pending USING (statement_id, country, kind)
-"""
-
-
-def reconcile_counts() -> list[CountCheck]:
-    """Nightly: compare the batched counts with a real count, fix and record drift.
-
-    Under the batch's lock, one statement reads the signatures and the events not
-    yet applied in a single snapshot: a stored count should be the real count less
-    those events, which the next batch adds.
-    """
-    checks = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COUNT_LOCK])
-        cursor.execute(RECONCILE_SQL)
-        expected = {(row[0], row[1], row[2]): row[3] for row in cursor.fetchall()}
-        stored = {
-            (c.statement_id, c.country, c.kind): c.count
-            for c in SignatureCount.objects.all()
-        }
-        for statement_id in sorted({key[0] for key in expected | stored}):
-            keys = [
-                key for key in expected.keys() | stored.keys() if key[0] == statement_id
-            ]
-            wrong = [key for key in keys if expected.get(key, 0) != stored.get(key, 0)]
-            if not wrong:
-                continue
-            for key in wrong:
-                SignatureCount.objects.update_or_create(
-                    statement_id=key[0], country=key[1], kind=key[2],
-                    defaults={"count": expected.get(key, 0)},
-                )  # fmt: skip
-            checks.append(
-                CountCheck.objects.create(
-                    statement_id=statement_id,
-                    expected=sum(expected.get(key, 0) for key in keys),
-                    found=sum(stored.get(key, 0) for key in keys),
-                )
-            )
-    return checks
-
-
-def statement_counts(statement: Statement) -> dict:
-    """What the public sees of the count, from the batched table."""
-    rows = list(
-        SignatureCount.objects.filter(statement=statement, count__gt=0).values(
-            "country", "kind", "count"
-        )
-    )
-    offline = statement.offline_counts.aggregate(total=Sum("count"))["total"] or 0
-    by_country: dict[str, int] = {}
-    for row in rows:
-        by_country[row["country"]] = by_country.get(row["country"], 0) + row["count"]
-    return {
-        "total": sum(by_country.values()) + offline,
-        "organizations": sum(r["count"] for r in rows if r["kind"] == "organization"),
-        "offline": offline,
-        "goal": statement.signature_goal,
-        "by_country": by_country,
-    }
-
-
-# --- Housekeeping -------------------------------------------------------------------
 
 
 def send_reminders(*, older_than: timedelta = timedelta(days=2)) -> int:
@@ -549,8 +327,6 @@ def send_reminders(*, older_than: timedelta = timedelta(days=2)) -> int:
             created_at__lte=cutoff,
             email_encrypted__isnull=False,
         )[:1000]
-        from ima_site.crypto import decrypt
-
         for signature in due:
             to = decrypt(signature.email_encrypted)
             if to:
@@ -564,33 +340,3 @@ def send_reminders(*, older_than: timedelta = timedelta(days=2)) -> int:
             signature.save(update_fields=["reminder_sent_at"])
             count += 1
     return count
-
-
-def apply_retention(*, now=None) -> dict[str, int]:
-    """Drop personal data that is no longer needed; counts are kept.
-
-    Network hashes and attempts after 30 days; unconfirmed signatures after their
-    links expired; everything personal of a closed statement's signatures after
-    SIGNATURE_RETENTION_DAYS.
-    """
-    now = now or timezone.now()
-    month_ago = now - timedelta(days=30)
-    done = {}
-    with transaction.atomic():
-        done["attempts"] = SigningAttempt.objects.filter(at__lt=month_ago).delete()[0]
-        done["network_hashes"] = Signature.objects.filter(
-            created_at__lt=month_ago, network_hash__isnull=False
-        ).update(network_hash=None)
-        stale = Signature.objects.filter(
-            status=Signature.Status.PENDING, created_at__lt=now - timedelta(days=14)
-        )
-        done["unconfirmed"] = stale.delete()[0]
-        closed_before = now - timedelta(days=settings.SIGNATURE_RETENTION_DAYS)
-        done["closed_statements"] = (
-            Signature.objects.filter(
-                statement__signing_closes_at__lt=closed_before,
-            )
-            .exclude(name="", email_encrypted__isnull=True, city="", role="")
-            .update(name="", role="", city="", email_encrypted=None, network_hash=None)
-        )
-    return done
