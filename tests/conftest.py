@@ -84,7 +84,11 @@ def celery_worker(transactional_db):
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and worker.poll() is None:
+        while True:
+            if worker.poll() is not None:
+                pytest.fail(f"The Celery worker exited with {worker.returncode}")
+            if time.monotonic() > deadline:
+                pytest.fail("The Celery worker did not answer a ping within 30 s")
             replies = app.control.ping(timeout=0.5) or []
             if any(name.startswith(f"{queue}@") for reply in replies for name in reply):
                 break
