@@ -373,9 +373,25 @@ def supervise(commands: dict[str, list[str]], env: dict[str, str]) -> int:
     return code
 
 
-def run(env: dict[str, str]) -> int:
+def web_server_command(port: int, *, reload: bool = True) -> list[str]:
+    """Django's threaded dev server, as `make run` starts it.
+
+    Under it, settings close database connections at the end of each request
+    (DATABASE_CONN_MAX_AGE): a thread per request must not keep one each.
+    """
+    command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"]
+    return command if reload else [*command, "--noreload"]
+
+
+def run_environment(env: dict[str, str]) -> dict[str, str]:
+    """The environment of `make run`: debug on, plain HTTP, SITE_URL from PORT."""
     env.setdefault("DJANGO_DEBUG", "1")
     env.setdefault("DJANGO_HTTPS", "0")
+    return env
+
+
+def run(env: dict[str, str]) -> int:
+    run_environment(env)
     stores = DataStores(env)
     stores.start()
     try:
@@ -388,9 +404,7 @@ def run(env: dict[str, str]) -> int:
         say("Press Ctrl-C to stop everything.")
         return supervise(
             {
-                "web server": [
-                    sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}",
-                ],
+                "web server": web_server_command(int(port)),
                 "Celery worker": [
                     *celery, "worker", "--loglevel", "INFO", "--concurrency", "2",
                 ],

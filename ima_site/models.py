@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 
 class AuditEntry(models.Model):
@@ -92,3 +93,36 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.object_id} ({self.status})"
+
+
+class ApiToken(AbstractAuthToken):
+    """An organizer's named API token (knox: only a hash of it is stored).
+
+    It works only while its user is an active organizer: the authentication class
+    (ima_site.tokens) checks that on every request.
+    """
+
+    name = models.CharField(
+        _("name"),
+        max_length=100,
+        help_text=_("What it is for, such as “partner site sign-up form”."),
+    )
+    # knox allows tokens that never expire; ours always do.
+    expiry = models.DateTimeField(_("expires"))
+    # knox keys tokens by their hash; a plain number keeps the hash out of admin
+    # URLs and fits the audit log's object ids.
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=128, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"], name="ima_site_apitoken_one_name_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

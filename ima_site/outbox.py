@@ -7,13 +7,14 @@ cancelled, say). Nothing here knows about signatures or alerts.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import smtplib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -28,10 +29,17 @@ from ima_site.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-# A worker that claimed a row and then died leaves it "sending"; after this long the
-# relay offers it again (it may then be sent twice, never lost).
-STALE_AFTER = timedelta(minutes=10)
-RELAY_AGAIN_AFTER = timedelta(minutes=5)
+
+
+def stale_after() -> timedelta:
+    """A worker that claimed a row and then died leaves it "sending"; after this long
+    the relay offers it again (it may then be sent twice, never lost)."""
+    return timedelta(seconds=settings.OUTBOX_STALE_SECONDS)
+
+
+def relay_again_after() -> timedelta:
+    """A row handed over but still queued this much later lost its task: offer again."""
+    return timedelta(seconds=settings.OUTBOX_RELAY_AGAIN_SECONDS)
 
 
 @dataclass
@@ -53,32 +61,64 @@ def register(kind: str) -> Callable[[Renderer], Renderer]:
     return decorator
 
 
-def queue_email(*, kind: str, object_id: int, to: str, language: str) -> OutboxMessage:
-    """Write an outbox row; call inside the transaction of the change that causes it."""
+def queue_email(
+    *,
+    kind: str,
+    object_id: int,
+    to: str,
+    language: str,
+    send_at: datetime | None = None,
+    send: bool = True,
+) -> OutboxMessage:
+    """Write an outbox row; call inside the transaction of the change that causes it.
+
+    send_at holds the row until then. send=False writes the row already cancelled
+    and without its recipient: the same writes as a real email, for callers whose
+    answer must not reveal by its timing whether they sent one.
+    """
     if kind not in RENDERERS:
         raise ValueError(f"No renderer for emails of kind {kind!r}")
-    return OutboxMessage.objects.create(
-        kind=kind, object_id=object_id, recipient=encrypt(to), language=language
+    recipient = encrypt(to)
+    message = OutboxMessage.objects.create(
+        kind=kind,
+        object_id=object_id,
+        recipient=recipient if send else None,
+        language=language,
+        status=OutboxMessage.Status.QUEUED if send else OutboxMessage.Status.CANCELLED,
     )
+    if send_at is not None:
+        # next_attempt_at is set on insert (auto_now_add), whatever we pass.
+        OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
+        message.next_attempt_at = send_at
+    return message
 
 
 def due_message_ids(limit: int = 500) -> list[int]:
     """Take queued rows whose time has come, and rows a dead worker left behind.
 
     Each row is handed over once: it is marked relayed, and offered again only if
-    it is still queued RELAY_AGAIN_AFTER later (its task was lost with the broker).
+    it is still queued relay_again_after() later (its task was lost with the broker).
     Slow workers therefore never find the same row queued many times over.
     """
     now = timezone.now()
     with transaction.atomic():
-        OutboxMessage.objects.filter(
-            status=OutboxMessage.Status.SENDING, claimed_at__lt=now - STALE_AFTER
-        ).update(status=OutboxMessage.Status.QUEUED, relayed_at=None)
+        stale = OutboxMessage.objects.filter(
+            status=OutboxMessage.Status.SENDING, claimed_at__lt=now - stale_after()
+        )
+        # A row whose sending kills its worker every time (a message that crashes
+        # the renderer or the mail library, say) would otherwise come back forever:
+        # each claim counted as an attempt, so it ends like any other failure.
+        stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+            status=OutboxMessage.Status.FAILED,
+            last_error=f"The worker stopped while sending, {MAX_ATTEMPTS} times.",
+            recipient=None,
+        )
+        stale.update(status=OutboxMessage.Status.QUEUED, relayed_at=None)
         ids = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now)
             .filter(
-                Q(relayed_at__isnull=True) | Q(relayed_at__lt=now - RELAY_AGAIN_AFTER)
+                Q(relayed_at__isnull=True) | Q(relayed_at__lt=now - relay_again_after())
             )
             .order_by("next_attempt_at")
             .values_list("id", flat=True)[:limit]
@@ -102,14 +142,22 @@ def claim(message_id: int) -> bool:
     )
 
 
+# Errors that say "try again later". Not OSError as a whole: it also covers a
+# missing mail folder, a refused permission or a bad certificate, which no retry
+# mends. (SMTP answers, connect and HELO errors included, go by their code below.)
 TRANSIENT = (
-    smtplib.SMTPServerDisconnected,
-    smtplib.SMTPConnectError,
-    smtplib.SMTPHeloError,
-    socket.timeout,
-    ConnectionError,
-    OSError,
+    smtplib.SMTPServerDisconnected,  # the server hung up mid-conversation
+    ConnectionError,  # refused, reset, aborted, broken pipe
+    TimeoutError,  # socket.timeout is this too
 )
+# Network trouble that Python reports as a plain OSError.
+TRANSIENT_ERRNOS = {
+    errno.ENETDOWN,
+    errno.ENETUNREACH,
+    errno.EHOSTDOWN,
+    errno.EHOSTUNREACH,
+    errno.ETIMEDOUT,
+}
 
 
 def is_transient(error: Exception) -> bool:
@@ -117,7 +165,12 @@ def is_transient(error: Exception) -> bool:
         return 400 <= error.smtp_code < 500
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(400 <= code < 500 for code, _ in error.recipients.values())
-    return isinstance(error, TRANSIENT)
+    if isinstance(error, socket.gaierror):
+        # The name server did not answer this time; an unknown name stays unknown.
+        return error.errno == socket.EAI_AGAIN
+    if isinstance(error, TRANSIENT):
+        return True
+    return type(error) is OSError and error.errno in TRANSIENT_ERRNOS
 
 
 def send_message(message_id: int) -> str:

@@ -12,11 +12,15 @@ EDITOR_PERMISSIONS = [
     "statements.add_topic", "statements.change_topic", "statements.view_topic",
     # Both roles may read the audit log; nobody may change it.
     "ima_site.view_auditentry",
+    # Their own API tokens: make, see, revoke (the admin shows each only its own).
+    "ima_site.add_apitoken", "ima_site.view_apitoken", "ima_site.delete_apitoken",
 ]  # fmt: skip
 PUBLISHER_PERMISSIONS = [
     *EDITOR_PERMISSIONS,
     "statements.publish_statement",
     "statements.delete_statement",
+    # Topics that public statements show: only publishers change or delete them.
+    "statements.delete_topic",
     # Signatures: review them, add paper sheets and offline counts, export.
     "signatories.view_signature", "signatories.add_signature",
     "signatories.review_signatures", "signatories.export_signatures",

@@ -4,6 +4,8 @@ Every variable is documented in .env.example. Production differs from a laptop o
 by the environment.
 """
 
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,8 +40,10 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # The public address of the site, used where a URL leaves the request: feeds read
-# by aggregators, e-mails, Open Graph tags shared on social media.
-SITE_URL = env.get_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# by aggregators, e-mails, Open Graph tags shared on social media. On a laptop it
+# follows PORT, the port `make run` serves on, so links in e-mails reach that server.
+_local_site_url = f"http://127.0.0.1:{env.get_int('PORT', 8000, minimum=1)}"
+SITE_URL = env.get_str("SITE_URL", _local_site_url if DEBUG else "").rstrip("/")
 if not SITE_URL:
     raise ImproperlyConfigured(
         "SITE_URL is not set: give the public address, such as https://ima.example.org."
@@ -78,6 +82,9 @@ if len(_hash_key) < 32:
 SIGNER_HASH_KEY = _hash_key.encode()
 # Days after a statement closes before its signatories' names are removed (counts stay).
 SIGNATURE_RETENTION_DAYS = env.get_int("SIGNATURE_RETENTION_DAYS", 180, minimum=1)
+# A statement with no closing time keeps its signatories' names this many days after
+# its publication, no longer: without it they would be kept forever.
+SIGNATURE_MAX_AGE_DAYS = env.get_int("SIGNATURE_MAX_AGE_DAYS", 730, minimum=1)
 # How many proxies in front of the app append to X-Forwarded-For (0: none, use the
 # connection's address). Only their entries are trusted; a client can forge the rest.
 TRUSTED_PROXY_COUNT = env.get_int("TRUSTED_PROXY_COUNT", 0)
@@ -93,6 +100,11 @@ SIGNING_LIMITS = {
 }
 # A form sent back sooner than this after it was shown is held as a bot's.
 SIGNING_MIN_SECONDS = env.get_int("SIGNING_MIN_SECONDS", 3)
+# The outbox relay: a row handed to a worker but still queued this long after lost its
+# task with the broker and is offered again; a row claimed this long ago by a worker
+# that died is taken back.
+OUTBOX_RELAY_AGAIN_SECONDS = env.get_int("OUTBOX_RELAY_AGAIN_SECONDS", 300, minimum=1)
+OUTBOX_STALE_SECONDS = env.get_int("OUTBOX_STALE_SECONDS", 600, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -105,10 +117,14 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_countries",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ima_site",
     "statements",
     "signatories",
@@ -124,8 +140,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session given the second factor?
+    "django_otp.middleware.OTPMiddleware",
+    # A session with the password but not the code reaches only the code page.
+    "ima_site.twofactor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a refused login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ima_site.urls"
@@ -157,8 +179,18 @@ if not DATABASE_URL:
         "DATABASE_URL is not set. `make run` and `make test` set it to an embedded "
         "PostgreSQL; elsewhere use postgres://user:password@host:5432/name."
     )
+# Persistent connections belong to gunicorn's few long-lived workers. The dev server
+# runs every request in a new thread, and each thread would keep its own connection
+# open for the whole age: a room of people signing at once exhausts PostgreSQL's
+# max_connections ("too many clients"). So under runserver they close per request.
+_dev_server = sys.argv[1:2] == ["runserver"]
+DATABASE_CONN_MAX_AGE = env.get_int("DATABASE_CONN_MAX_AGE", 0 if _dev_server else 60)
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE
+        )
+    }
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
@@ -277,6 +309,14 @@ STORAGES = {
 # Behind a TLS-terminating proxy (the production set-up), trust its scheme header.
 if env.get_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXY_COUNT == 0:
+        # Every request would then come from the proxy's address: all visitors
+        # would share one bucket of the signing limits.
+        raise ImproperlyConfigured(
+            "DJANGO_BEHIND_PROXY=1 but TRUSTED_PROXY_COUNT=0: set TRUSTED_PROXY_COUNT "
+            "to the number of proxies in front that append to X-Forwarded-For "
+            "(1 for one nginx or Caddy)."
+        )
 HTTPS = env.get_bool("DJANGO_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
@@ -307,6 +347,34 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# --- Organizers' logins ------------------------------------------------------------
+
+# Axes' backend first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The preview and other organizer pages send logged-out visitors to the admin login.
+LOGIN_URL = "admin:login"
+# After this many failed logins for one username from one network within the
+# cool-off period, that username is refused from that network for the period.
+AXES_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.get_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Axes' "IP address" is the keyed hash of the client's network prefix (behind the
+# proxies of TRUSTED_PROXY_COUNT), and its records are our audit entries: axes'
+# own tables would keep addresses and browsers in clear.
+AXES_CLIENT_IP_CALLABLE = "ima_site.accounts.client_network"
+AXES_HANDLER = "ima_site.accounts.AuditLogHandler"
+AXES_LOCKOUT_CALLABLE = "ima_site.accounts.locked_out"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Attempts during a lock-out are refused (and audited) without prolonging it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Authenticator apps show the site's name beside the code.
+OTP_TOTP_ISSUER = SITE_NAME
+
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation."
@@ -321,14 +389,26 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Tokens first: an anonymous request to an organizers' endpoint then gets a
+    # 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ima_site.tokens.OrganizerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    # JSON objects only: a form-encoded body gets 415, a list or a lone surrogate 400.
+    "DEFAULT_PARSER_CLASSES": ["ima_site.api.JSONObjectParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "ima_site.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+# Organizers' API tokens (django-rest-knox, stored hashed, in ima_site.ApiToken):
+# each expires this many days after it is made; make a new one then.
+API_TOKEN_DAYS = env.get_int("API_TOKEN_DAYS", 90, minimum=1)
+KNOX_TOKEN_MODEL = "ima_site.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IMA campaign site API",
@@ -337,7 +417,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Deep links put a link inside each operation's expand button: a control nested
+    # in a control, which screen readers cannot reach (axe: nested-interactive).
+    # Its syntax colours fall below 4.5:1 contrast; plain text reads fine.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "syntaxHighlight": False},
     "REDOC_DIST": "SIDECAR",
+    # Django's slug converter, so that a client (and the schema fuzzer) knows a slug
+    # that cannot be one is a 404.
+    "PATH_CONVERTER_OVERRIDES": {
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}
+    },
     "ENUM_NAME_OVERRIDES": {
         "StatementKindEnum": "statements.models.Statement.Kind",
         "StatementStatusEnum": "statements.models.Statement.Status",
@@ -354,12 +443,31 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         f"LOG_LEVEL={LOG_LEVEL!r} must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
     )
 
+# Error reports (the mails to DJANGO_ADMINS and the debug page) carry no email or IP
+# address of anyone, and no posted values: see ima_site/errors.py.
+DEFAULT_EXCEPTION_REPORTER = "ima_site.errors.PrivateExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ima_site.errors.PrivateExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "ima_site.errors.PrivateAdminEmailHandler",
+            "include_html": True,
+        },
+    },
+    # Replaces Django's own "django" logger set-up, whose mail handler would send
+    # the report unscrubbed; records still reach the console through the root.
+    "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

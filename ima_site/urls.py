@@ -11,6 +11,7 @@ from ima_site import views
 from statements import views as statement_views
 from statements.sitemaps import SITEMAPS
 
+handler404 = "ima_site.api.not_found"
 handler500 = "ima_site.views.server_error"
 
 urlpatterns = [
@@ -40,6 +41,8 @@ urlpatterns += i18n_patterns(
     path("", statement_views.home, name="home"),
     path("statements/", include("statements.urls")),
     path("", include("signatories.urls")),
+    # Before the admin's own URLs, which end in a catch-all.
+    path("admin/two-factor/", include("ima_site.twofactor")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

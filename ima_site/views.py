@@ -1,6 +1,7 @@
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
@@ -28,6 +29,8 @@ def health(request):
 
 
 def server_error(request):
-    """A 500 page that needs no database and no context processor."""
+    """A 500 page that needs no database and no context processor; JSON for the API."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Server error.")}, status=500)
     template = loader.get_template("500.html")
     return HttpResponseServerError(template.render({"SITE_NAME": settings.SITE_NAME}))

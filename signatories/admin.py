@@ -2,10 +2,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,7 +16,7 @@ from ima_site.models import record_audit_entry
 from signatories import charts as charts_svg
 from signatories import services
 from signatories.canonical import canonical_email
-from signatories.exports import stream_csv
+from signatories.exports import csv_response
 from signatories.models import (
     CountCheck,
     OfflineCount,
@@ -238,25 +237,14 @@ class SignatureAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = ExportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            statement = form.cleaned_data["statement"]
-            signatures = Signature.objects.filter(statement=statement)
-            if form.cleaned_data["only_counted"]:
-                signatures = signatures.counted()
-            record_audit_entry(
-                actor=request.user,
-                action="signatures.export",
-                obj=statement,
-                details={"only_counted": form.cleaned_data["only_counted"]},
+            export = services.export_signatures(
+                statement=form.cleaned_data["statement"],
+                by=request.user,
+                via="admin",
+                only_counted=form.cleaned_data["only_counted"],
+                excel=form.cleaned_data["excel"],
             )
-            response = StreamingHttpResponse(
-                stream_csv(signatures, excel=form.cleaned_data["excel"]),
-                content_type="text/csv; charset=utf-8",
-            )
-            stamp = timezone.now().strftime("%Y%m%d-%H%M")
-            response["Content-Disposition"] = (
-                f'attachment; filename="signatories-{statement.slug}-{stamp}.csv"'
-            )
-            return response
+            return csv_response(export)
         return render(
             request,
             "admin/signatories/signature/form_page.html",

@@ -1,18 +1,18 @@
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ima_site.api import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNSUPPORTED
 from ima_site.clients import client_ip
-from ima_site.models import record_audit_entry
 from signatories import services
-from signatories.exports import stream_csv
-from signatories.forms import SignForm, new_form_token
+from signatories.exports import csv_response
+from signatories.forms import SignForm, screen_signer
 from signatories.models import Signature
 from signatories.serializers import (
     SignatureAcceptedSerializer,
@@ -32,6 +32,15 @@ class CanReviewSignatures(permissions.BasePermission):
         return request.user.has_perm("signatories.view_signature")
 
 
+ORGANIZERS_ONLY = {401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND}
+
+
+@extend_schema(
+    methods=["GET"],
+    responses={200: SignatureSerializer(many=True), **ORGANIZERS_ONLY},
+    summary="Organizers with the signatures permission: every signature, oldest "
+    "first, without emails.",
+)
 class Signatures(generics.ListAPIView):
     """POST: sign, with the web form's rules and answers. GET: organizers' list."""
 
@@ -46,37 +55,48 @@ class Signatures(generics.ListAPIView):
         request=SignatureRequestSerializer,
         responses={
             202: SignatureAcceptedSerializer,
-            400: OpenApiResponse(description="A field is missing or wrong; named."),
-            409: OpenApiResponse(description="Signing is closed."),
+            400: BAD_REQUEST,
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                response=OpenApiTypes.OBJECT, description="Signing is closed."
+            ),
+            415: UNSUPPORTED,
         },
+        # Anyone may sign: no credentials needed (a wrong token is still a 401).
+        auth=[{"tokenAuth": []}, {"cookieAuth": []}, {}],
         summary="Sign; a confirmation email follows. New, repeat and held signers "
         "get the same answer.",
     )
     def post(self, request, slug):
         statement = get_object_or_404(Statement.objects.public(), slug=slug)
         if not services.signing_is_open(statement):
-            return Response({"detail": "Signing is closed."}, status=409)
-        data = {key: request.data.get(key) for key in SignForm.base_fields}
-        data = {key: value for key, value in data.items() if value is not None}
-        data["consent"] = (
-            "on" if request.data.get("consent") in (True, "true", "on", "1") else ""
-        )
-        data.setdefault("kind", "person")
-        data.setdefault("display", "full")
-        data.setdefault("language", "en")
-        data["started"] = new_form_token()  # API clients have no form to fill
+            return Response({"detail": _("Signing is closed.")}, status=409)
+        # First the shape the schema promises (types, patterns, choices), then the
+        # form's own rules, which the web form shares.
+        request_data = SignatureRequestSerializer(data=request.data)
+        request_data.is_valid(raise_exception=True)
+        data = dict(request_data.validated_data)
+        data["consent"] = "on" if data["consent"] else ""
+        # The honeypot: not in the schema, read as the form reads it.
+        website = request.data.get("website")
+        if website:
+            data["website"] = str(website)
         form = SignForm(data, statement=statement)
         if not form.is_valid():
             errors = {
                 k: [str(e) for e in v] for k, v in form.errors.items() if k != "started"
             }
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        suspicion = "honeypot" if form.cleaned_data.get("website") else ""
+        # The honeypot and the limits, as for the form; an API client has no form
+        # token and no fill time.
+        screening = screen_signer(form, web_form=False)
         services.sign_statement(
             statement=statement,
             data=form.signer_data(source=Signature.Source.API),
             client_ip=client_ip(request),
-            suspicion=suspicion,
+            suspicion=screening.hold_reason,
         )
         return Response({"status": "check-your-email"}, status=status.HTTP_202_ACCEPTED)
 
@@ -95,27 +115,25 @@ class SignatureExport(APIView):
                 description="Add a byte order mark.",
             )
         ],
-        responses={(200, "text/csv"): OpenApiTypes.STR},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: BAD_REQUEST,
+            **ORGANIZERS_ONLY,
+        },
     )
     def get(self, request, slug):
         if not request.user.has_perm("signatories.export_signatures"):
             raise PermissionDenied
+        if request.query_params.get("excel", "1") != "1":
+            raise ValidationError({"excel": [_("Leave it out, or give 1.")]})
         statement = get_object_or_404(Statement, slug=slug)
-        record_audit_entry(
-            actor=request.user, action="signatures.export", obj=statement,
-            details={"via": "api"},
-        )  # fmt: skip
-        response = StreamingHttpResponse(
-            stream_csv(
-                Signature.objects.filter(statement=statement).counted(),
-                excel=request.query_params.get("excel") == "1",
-            ),
-            content_type="text/csv; charset=utf-8",
+        export = services.export_signatures(
+            statement=statement,
+            by=request.user,
+            via="api",
+            excel=request.query_params.get("excel") == "1",
         )
-        response["Content-Disposition"] = (
-            f'attachment; filename="signatories-{slug}.csv"'
-        )
-        return response
+        return csv_response(export)
 
 
 class StatementCount(APIView):
@@ -124,7 +142,7 @@ class StatementCount(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: None})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
     def get(self, request, slug):
         payload = count_payload(slug)
         if payload is None:

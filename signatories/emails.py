@@ -12,10 +12,16 @@ from signatories.models import Signature
 def _render(
     template: str, subject: str, signature: Signature, **extra
 ) -> RenderedEmail:
+    """The email in its templates, which get the statement's text and the links.
+
+    Not the signature: until an address has confirmed, anyone may have typed it,
+    and an email to it must carry nothing they typed (their name, organization…),
+    or the site would deliver their text to any inbox.
+    """
     statement = signature.statement
     version = statement.version_for(signature.language)
     context = {
-        "signature": signature,
+        "language": signature.language,
         "title": version.title if version else statement.slug,
         "statement_url": settings.SITE_URL + statement.get_absolute_url(),
         "site_name": settings.SITE_NAME,
@@ -78,5 +84,7 @@ def already_signed(signature_id: int) -> RenderedEmail | None:
         "signature_duplicate",
         _("You have already signed"),
         signature,
+        # The name this address confirmed itself, not the one typed this time.
+        name=signature.name,
         **_links(signature, "withdraw"),
     )

@@ -1,9 +1,16 @@
 """Signatory exports: CSV streamed row by row, safe to open in a spreadsheet."""
 
+from __future__ import annotations
+
 import csv
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+from django.http import StreamingHttpResponse
 from django_countries import countries as country_registry
+
+if TYPE_CHECKING:
+    from signatories.services.exports import SignatoryExport
 
 # A spreadsheet runs a cell starting with one of these as a formula (the full-width
 # forms too, which some spreadsheets fold into the ASCII ones).
@@ -56,3 +63,12 @@ def stream_csv(queryset, *, excel: bool = False) -> Iterator[str]:
         yield "\ufeff"
     for row in signature_rows(queryset):
         yield writer.writerow(row)
+
+
+def csv_response(export: SignatoryExport) -> StreamingHttpResponse:
+    """The export as a download, for the admin and the API alike."""
+    response = StreamingHttpResponse(
+        export.lines, content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response

@@ -1,5 +1,8 @@
 import re
+import secrets
 import time
+import unicodedata
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -11,12 +14,27 @@ from django_countries import countries as country_registry
 from ima_site.languages import language_name
 from signatories.models import Signature
 from signatories.services import SignerData
+from signatories.services.signing import FORM_TOKEN_MAX_AGE
 from statements.models import Statement
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-# Anything like an address: a scheme, www., or a dot (or a full-width one) followed
-# by two letters, as in bit.ly or evil。com. Names go into emails sent to anyone.
-URLISH = re.compile(r"(https?:|www\.|://|\w[.。．｡][a-z]{2,})", re.I)
+# Names are public and go into letters: they must not carry a web address. The text
+# is checked after NFKC normalization, which turns full-width letters and the
+# look-alike dots U+2024, U+FE52, U+FF0E into plain ones; dots written as "[.]",
+# "(dot)" and the like are read as dots too.
+SPELLED_DOT = re.compile(r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*", re.I)
+URLISH = re.compile(
+    r"https?:|www\.|://"
+    # A dot, or an ideographic full stop, straight between a name and at least two
+    # letters: bit.ly, evil.com, пример.рф, bücher。de. "J. Smith" and "Dr. Ali" have
+    # a space after the dot, so they pass.
+    r"|\w[.。][^\W\d_]{2,}"
+    # A dot with a space before it: "evil . com", "evil .com"; names never have one.
+    r"|\w\s+[.。]\s*[^\W\d_]{2,}"
+    # An IP address, with or without a path: 1.2.3.4/x.
+    r"|\b\d{1,3}(?:\s*\.\s*\d{1,3}){3}\b",
+    re.I,
+)
 # A spreadsheet reads a cell starting with one of these as a formula.
 FORMULA_START = "=+-@\t\r＝＋－＠"
 FORM_TOKEN_SALT = "signing-form-started"  # noqa: S105 - a salt, not a secret
@@ -29,7 +47,7 @@ def clean_public_text(value: str, field: str) -> str:
             _("%(field)s contains characters that are not allowed."),
             params={"field": field},
         )
-    if URLISH.search(value):
+    if looks_like_an_address(value):
         raise forms.ValidationError(
             _("%(field)s cannot contain a web address."), params={"field": field}
         )
@@ -41,17 +59,56 @@ def clean_public_text(value: str, field: str) -> str:
     return cleaned
 
 
-def new_form_token() -> str:
-    return signing.dumps(time.time(), salt=FORM_TOKEN_SALT)
+def looks_like_an_address(value: str) -> bool:
+    """Whether the text holds something a reader would take for a web address."""
+    text = SPELLED_DOT.sub(".", unicodedata.normalize("NFKC", value))
+    return bool(URLISH.search(text))
 
 
-def form_age(token: str) -> float | None:
-    """Seconds since the form was shown, or None if the token is not ours."""
+def new_form_token(statement: Statement) -> str:
+    """The signing form's hidden token: when it was shown, for which statement, and
+    a nonce that the signing service uses up, so the token is good once."""
+    return signing.dumps(
+        {"t": time.time(), "s": statement.pk, "n": secrets.token_urlsafe(12)},
+        salt=FORM_TOKEN_SALT,
+    )
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What the bot check found: why to hold the signature ("" if nothing), and the
+    form token's nonce for the signing service to use up."""
+
+    hold_reason: str
+    form_nonce: str | None = None
+
+
+def screen_signer(form: "SignForm", *, web_form: bool) -> Screening:
+    """The one bot check of the web form and the API, on a valid form.
+
+    Both: the honeypot. The web form also: its token must be there, be ours, be for
+    this statement and be used once (the service checks that), and a form sent
+    back faster than a person fills it is held like a rate limit. API clients have
+    no form, so no token and no fill time.
+    """
+    if form.cleaned_data.get("website"):
+        return Screening("honeypot")
+    if not web_form:
+        return Screening("")
+    token = form.cleaned_data.get("started") or ""
     try:
-        started = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=2 * 86400)
-    except (signing.BadSignature, TypeError):
-        return None
-    return time.time() - float(started)
+        data = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+    except signing.SignatureExpired:
+        return Screening("expired-form-token")
+    except (signing.BadSignature, TypeError, ValueError):
+        return Screening("no-form-token")
+    if not isinstance(data, dict) or not isinstance(data.get("n"), str):
+        return Screening("no-form-token")  # a token of the old kind, or not ours
+    if data.get("s") != form.statement.pk:
+        return Screening("foreign-form-token")
+    age = time.time() - float(data.get("t", 0))
+    reason = "too-fast" if age < settings.SIGNING_MIN_SECONDS else ""
+    return Screening(reason, form_nonce=data["n"])
 
 
 class SignForm(forms.Form):
@@ -98,7 +155,7 @@ class SignForm(forms.Form):
             (code, language_name(code)) for code, _name in settings.LANGUAGES
         ]
         self.fields["language"].initial = get_language()
-        self.fields["started"].initial = new_form_token()
+        self.fields["started"].initial = new_form_token(statement)
         self.fields["website"].widget.attrs.update(
             {"tabindex": "-1", "autocomplete": "off"}
         )
@@ -129,17 +186,6 @@ class SignForm(forms.Form):
         ):
             self.add_error("organization", _("Give the organization's name."))
         return data
-
-    def suspicion(self) -> str:
-        """Why this looks like a bot, or "": such signatures are held, silently."""
-        if self.cleaned_data.get("website"):
-            return "honeypot"
-        age = form_age(self.cleaned_data.get("started", ""))
-        if age is None:
-            return "no-form-token"
-        if age < settings.SIGNING_MIN_SECONDS:
-            return "too-fast"
-        return ""
 
     def signer_data(self, source: str) -> SignerData:
         data = self.cleaned_data

@@ -1,14 +1,21 @@
-"""The links in signers' emails: signed, expiring, and good for one use.
+"""The links in signers' emails: encrypted, expiring, and good for one use.
 
-A token names the signature, the action and a nonce stored on the signature; using
-the link rotates the nonce, so the same link never works twice.
+A token names the signature and a nonce stored on the signature; using the link
+rotates the nonce, so the same link never works twice. The token is encrypted, not
+only signed: a signed token's payload is readable base64, and a row id in it would
+tell anyone with a link how many have signed.
 """
 
+import base64
+import binascii
 import secrets
 from datetime import timedelta
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
 from signatories.models import Signature
 
@@ -23,19 +30,58 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _fernet(action: str) -> MultiFernet:
+    # One key per action, so a confirm link cannot be replayed as a withdraw link;
+    # derived from SECRET_KEY and its fallbacks, so rotating it works as for
+    # Django's own signed values.
+    secrets_in_use = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return MultiFernet(
+        [
+            Fernet(
+                base64.urlsafe_b64encode(
+                    salted_hmac(
+                        f"signatories.links.{action}", "fernet", secret=secret,
+                        algorithm="sha256",
+                    ).digest()
+                )
+            )
+            for secret in secrets_in_use
+        ]
+    )  # fmt: skip
+
+
+def _nonce_of(signature: Signature, action: str) -> str:
+    return signature.withdraw_nonce if action == "withdraw" else signature.link_nonce
+
+
 def make_token(signature: Signature, action: str) -> str:
-    nonce = signature.withdraw_nonce if action == "withdraw" else signature.link_nonce
-    return signing.dumps(
-        {"s": signature.pk, "n": nonce}, salt=f"signature-{action}", compress=True
-    )
+    payload = f"{signature.pk}:{_nonce_of(signature, action)}".encode()
+    # Fernet's padding "=" is dropped: it is noise in a link and restored on reading.
+    return _fernet(action).encrypt(payload).decode().rstrip("=")
 
 
 def link_path(signature: Signature, action: str) -> str:
     return reverse(f"signatories:{action}", args=[make_token(signature, action)])
 
 
-def read_token(token: str, action: str) -> Signature | None:
-    """The signature the token is for, if it is genuine, fresh and unused."""
+def _read_encrypted(token: str, action: str) -> tuple[str, str] | None:
+    padded = token + "=" * (-len(token) % 4)
+    try:
+        payload = _fernet(action).decrypt(
+            padded.encode("ascii"), ttl=int(LIFETIMES[action].total_seconds())
+        )
+        pk, nonce = payload.decode().split(":", 1)
+    except (InvalidToken, UnicodeError, ValueError, binascii.Error):
+        return None
+    return pk, nonce
+
+
+def _read_signed(token: str, action: str) -> tuple[str, str] | None:
+    """The format mailed before the links were encrypted (a signed, readable id).
+
+    Accepted until the last of those links expires (the longest lifetime, a year
+    after the change); then this function can go.
+    """
     try:
         data = signing.loads(
             token,
@@ -44,10 +90,25 @@ def read_token(token: str, action: str) -> Signature | None:
         )
     except signing.BadSignature:
         return None
-    signature = Signature.objects.filter(pk=data.get("s")).first()
+    if not isinstance(data, dict):
+        return None
+    return str(data.get("s", "")), str(data.get("n", ""))
+
+
+def read_token(token: str, action: str) -> Signature | None:
+    """The signature the token is for, if it is genuine, fresh and unused."""
+    found = _read_encrypted(token, action)
+    if found is None and ":" in token:  # a signed token always holds a colon
+        found = _read_signed(token, action)
+    if found is None:
+        return None
+    pk, nonce = found
+    if not (pk.isascii() and pk.isdigit()):
+        return None
+    signature = Signature.objects.filter(pk=int(pk)).first()
     if signature is None:
         return None
-    nonce = signature.withdraw_nonce if action == "withdraw" else signature.link_nonce
-    if not nonce or not secrets.compare_digest(nonce, str(data.get("n", ""))):
+    expected = _nonce_of(signature, action)
+    if not expected or not secrets.compare_digest(expected, nonce):
         return None
     return signature

@@ -153,10 +153,14 @@ class Signature(models.Model):
             ),
         ]
         indexes = [
-            # The public list's order: a page is read from the index, not sorted.
+            # The public list's order (by time within country and kind, never by a
+            # name that may be hidden): a page is read from the index, not sorted,
+            # and the rows that are not listed are not in it to be skipped.
             models.Index(
-                fields=["statement", "country", "kind", "name", "id"],
-                condition=Q(status="confirmed", is_held=False),
+                fields=["statement", "country", "kind", "id"],
+                condition=Q(status="confirmed", is_held=False)
+                & ~Q(display="count_only")
+                & ~Q(name=""),
                 name="signatories_signature_listed",
             ),
             models.Index(
@@ -199,6 +203,71 @@ class SigningAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} #{self.statement_id}"
+
+
+class UsedFormToken(models.Model):
+    """A signing form's token that has been sent back once: it is good only once.
+
+    Only a keyed hash of the token's nonce is kept, for as long as the token could
+    still be accepted (retention drops older rows).
+    """
+
+    nonce_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nonce_hash"], name="signatories_usedformtoken_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.used_at:%Y-%m-%d %H:%M}"
+
+
+class KnownRecipient(models.Model):
+    """An address that confirmed a signature here: the daily cap does not apply to it.
+
+    Stored as a keyed hash of its own purpose ("recipient"), so these rows cannot be
+    joined to the signatures' email hashes.
+    """
+
+    address_hash = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address_hash"], name="signatories_knownrecipient_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address_hash[:8]}…"
+
+
+class RecipientDay(models.Model):
+    """How many emails one address was given for one day (UTC), by its keyed hash.
+
+    Emails to addresses that never confirmed wait for a day with room; retention
+    drops the rows of past days.
+    """
+
+    address_hash = models.CharField(max_length=64)
+    day = models.DateField()
+    emails = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address_hash", "day"], name="signatories_recipientday_one_row"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="signatories_recipientday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.emails}"
 
 
 class StatementRate(models.Model):

@@ -18,9 +18,10 @@ from django_countries import countries as country_registry
 
 from ima_site.clients import client_ip
 from signatories import links, services, worldmap
-from signatories.forms import SignForm
+from signatories.forms import SignForm, screen_signer
 from signatories.models import Signature
 from statements.models import Statement
+from statements.parts import PagePart, Slot
 from statements.views import render_statement, statement_for_page
 
 LIST_PAGE_SIZE = 100
@@ -29,35 +30,88 @@ SMALL_COUNT = 5
 COUNT_CACHE_SECONDS = 5
 
 
+def hidden_countries(by_country: dict[str, int]) -> set[str]:
+    """The countries whose count the public does not see.
+
+    Under SMALL_COUNT a count is hidden. With only one such country, the total less
+    the shown counts would give it away, so the smallest shown country is hidden
+    beside it; both then read the same, so which one is small stays unknown.
+    """
+    hidden = {code for code, count in by_country.items() if count < SMALL_COUNT}
+    if len(hidden) == 1:
+        shown = sorted(
+            (count, code) for code, count in by_country.items() if code not in hidden
+        )
+        if shown:
+            hidden.add(shown[0][1])
+    return hidden
+
+
 def public_counts(statement: Statement) -> dict:
+    """The counts as the public sees them, wherever they are shown."""
     counts = services.statement_counts(statement)
+    by_country = counts.pop("by_country")
+    hidden = hidden_countries(by_country)
+    if len(hidden) == 1 and len(by_country) == 1:
+        # A single country with a few signers and nothing to hide it among: the
+        # total is its count, so it is not named at all.
+        by_country = {}
+        hidden = set()
+    counts["shown_by_country"] = {
+        code: None if code in hidden else count for code, count in by_country.items()
+    }
     counts["countries"] = sorted(
         (
             {
                 "code": code,
                 "name": country_registry.name(code) or code,
-                "count": count if count >= SMALL_COUNT else None,
+                "count": count,
             }
-            for code, count in counts["by_country"].items()
+            for code, count in counts["shown_by_country"].items()
         ),
         key=lambda row: row["name"],
     )
+    counts["hidden_countries"] = len(hidden)
     goal = counts["goal"]
     counts["percent"] = min(100, round(100 * counts["total"] / goal)) if goal else None
     return counts
 
 
-def signing_part(request, statement: Statement, preview: bool) -> dict:
-    """What the statement page shows of signing: form, counts, signatories."""
+def signing_part(request, statement: Statement, preview: bool) -> list[PagePart]:
+    """What the statement page shows of signing: count, form, signatories."""
     if not statement.accepts_signatures:
-        return {}
-    page_number = request.GET.get("signatories")
-    return {
-        "signing_open": services.signing_is_open(statement),
-        "sign_form": SignForm(statement=statement),
-        "counts": public_counts(statement),
-        "signatories": signatory_page(statement, page_number),
-    }
+        return []
+    signing_open = services.signing_is_open(statement)
+    counts = public_counts(statement)
+    parts = [
+        PagePart(
+            name="signing-summary",
+            slot=Slot.LEAD,
+            template="signatories/parts/summary.html",
+            context={"counts": counts, "signing_open": signing_open},
+        ),
+        PagePart(
+            name="signing",
+            slot=Slot.ACTION,
+            template="signatories/signing_block.html",
+            context={
+                "counts": counts,
+                "signing_open": signing_open,
+                "sign_form": SignForm(statement=statement),
+            },
+        ),
+    ]
+    signatories = signatory_page(statement, request.GET.get("signatories"))
+    if signatories is not None:
+        parts.append(
+            PagePart(
+                name="signatories",
+                slot=Slot.RECORD,
+                template="signatories/parts/signatories.html",
+                context={"signatories": signatories},
+            )
+        )
+    return parts
 
 
 class SignatoryPage:
@@ -86,10 +140,8 @@ class SignatoryPage:
         ]
 
 
-def signatory_page(statement: Statement, page_number) -> SignatoryPage | None:
-    """Signing organizations and people as they chose to be shown, by country."""
-    if statement.signatories_shown == Statement.Shown.COUNT:
-        return None
+def listed_signatures(statement: Statement):
+    """Signing organizations and people as they chose to be shown, in list order."""
     listed = (
         Signature.objects.counted()
         .filter(statement=statement)
@@ -100,15 +152,26 @@ def signatory_page(statement: Statement, page_number) -> SignatoryPage | None:
             "kind", "name", "organization", "role", "country", "display",
             "member_organization__is_member", "member_organization__verified",
         )
-        .order_by("country", "kind", "name", "id")
+        # By country, kind and time of signing, never by name: the name of someone
+        # shown by initials is hidden, and the place of "H.H." among full names
+        # would give away its letters. The index signatories_signature_listed
+        # holds this order, so a page is read from it without sorting.
+        .order_by("country", "kind", "id")
     )  # fmt: skip
     if statement.signatories_shown == Statement.Shown.ORGANIZATIONS:
         listed = listed.filter(kind=Signature.Kind.ORGANIZATION)
+    return listed
+
+
+def signatory_page(statement: Statement, page_number) -> SignatoryPage | None:
+    """One page of the public list, by country."""
+    if statement.signatories_shown == Statement.Shown.COUNT:
+        return None
     try:
         number = max(1, min(int(page_number or 1), 10_000))
     except ValueError:
         number = 1
-    return SignatoryPage(listed, number, LIST_PAGE_SIZE)
+    return SignatoryPage(listed_signatures(statement), number, LIST_PAGE_SIZE)
 
 
 # Embeddable on other sites, where a CSRF cookie is not sent; a signature counts only
@@ -130,11 +193,13 @@ def sign(request, slug):
         return render_statement(
             request, statement, preview=False, extra={"sign_form": form}, status=400
         )
+    screening = screen_signer(form, web_form=True)
     services.sign_statement(
         statement=statement,
         data=form.signer_data(source=Signature.Source.WEB),
         client_ip=client_ip(request),
-        suspicion=form.suspicion(),
+        suspicion=screening.hold_reason,
+        form_nonce=screening.form_nonce,
     )
     # The same answer whether the email is new, has signed before or is held.
     done = reverse("signatories:signed", args=[statement.slug])
@@ -251,11 +316,10 @@ def signature_map(request, slug):
     statement = get_object_or_404(
         Statement.objects.public().filter(accepts_signatures=True), slug=slug
     )
-    counts = services.statement_counts(statement)["by_country"]
     svg = worldmap.render_map(
-        counts,
+        public_counts(statement)["shown_by_country"],
         title=_("Signatures by country"),
-        small_label="<5",
+        hidden_label=_("not shown"),
         names=dict(country_registry),
     )
     return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")

@@ -95,20 +95,28 @@ def country_paths() -> dict[str, str]:
     return paths
 
 
-def shade(count: int, top: int) -> str:
+def shade(count: int | None, top: int) -> str:
+    if count is None:
+        return SHADES[0]  # hidden counts all look alike, whatever they are
     if count <= 0 or top <= 0:
         return "#e6e6e6"
-    if count < 5:
-        return SHADES[0]  # small numbers are not told apart: they could point to people
     step = min(len(SHADES) - 1, int((len(SHADES) - 1) * count / top + 0.999))
     return SHADES[step]
 
 
 def render_map(
-    counts: dict[str, int], *, title: str, small_label: str, names: dict[str, str]
+    counts: dict[str, int | None],
+    *,
+    title: str,
+    hidden_label: str,
+    names: dict[str, str],
 ) -> str:
-    """The SVG; a country with fewer than 5 signers is labelled with small_label."""
-    top = max(counts.values(), default=0)
+    """The SVG; a country whose count is None (hidden) shows hidden_label.
+
+    The caller decides what is hidden (small counts, and what would let them be
+    worked out): the map shows no more than the list on the page.
+    """
+    top = max((count for count in counts.values() if count is not None), default=0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {round(2475 * SCALE)} '
         f'{round(1388 * SCALE)}" role="img" aria-label="{escape(title)}">'
@@ -116,10 +124,16 @@ def render_map(
     ]
     for code, d in country_paths().items():
         count = counts.get(code, 0)
-        label = small_label if 0 < count < 5 else str(count)
+        # A country without a count to show is named alone: "0" would be untrue
+        # of a country left out to protect a few signers.
+        title = names.get(code, code)
+        if count is None:
+            title = f"{title}: {hidden_label}"
+        elif count > 0:
+            title = f"{title}: {count}"
         parts.append(
             f'<path d="{d}" fill="{shade(count, top)}" stroke="#fff" stroke-width=".4">'
-            f"<title>{escape(names.get(code, code))}: {escape(label)}</title></path>"
+            f"<title>{escape(title)}</title></path>"
         )
     parts.append("</svg>")
     return "".join(parts)

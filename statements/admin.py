@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -71,7 +72,8 @@ class StatementForm(forms.ModelForm):
         fields = [
             "slug", "kind", "issued_on", "dateline", "issuer", "signed_by",
             "signed_by_role", "addressees", "slogans", "countries", "topics",
-            "accepts_signatures", "signature_goal",
+            "accepts_signatures", "signature_goal", "signers", "signing_closes_at",
+            "signing_paused", "signatories_shown",
         ]  # fmt: skip
 
 
@@ -187,7 +189,16 @@ class StatementAdmin(admin.ModelAdmin):
         (gettext_lazy("Message"), {"fields": ["slogans", "countries", "topics"]}),
         (
             gettext_lazy("Signatures"),
-            {"fields": ["accepts_signatures", "signature_goal"]},
+            {
+                "fields": [
+                    "accepts_signatures", "signing_paused", "signers",
+                    "signing_closes_at", "signature_goal", "signatories_shown",
+                ],
+                "description": gettext_lazy(
+                    "Times are in the site's time zone. Signers' names are erased "
+                    "some time after signing closes: see the README."
+                ),
+            },
         ),
         (
             gettext_lazy("Record"),
@@ -315,6 +326,42 @@ class StatementAdmin(admin.ModelAdmin):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
+    """Editors add topics; once a public statement shows one, only publishers change
+    or delete it, and the service records it."""
+
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def _locked(self, request, topic) -> bool:
+        return (
+            topic is not None
+            and not request.user.has_perm(services.PUBLISH_PERMISSION)
+            and topic.is_public()
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return not self._locked(request, obj) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._locked(request, obj) and super().has_delete_permission(
+            request, obj
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.change_topic(topic=obj, by=request.user)
+        else:
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        services.delete_topic(topic=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # The bulk action checks the permission without an object: the service
+        # checks each topic, and one refusal undoes the whole batch.
+        with transaction.atomic():
+            for topic in queryset:
+                services.delete_topic(topic=topic, by=request.user)

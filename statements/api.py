@@ -1,36 +1,44 @@
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
 
-from statements.forms import StatementFilterForm
+from ima_site.api import BAD_REQUEST, NOT_FOUND, UNAUTHORIZED
 from statements.models import Link, MediaContact, Statement
-from statements.serializers import StatementDetailSerializer, StatementListSerializer
+from statements.serializers import (
+    StatementDetailSerializer,
+    StatementFilterSerializer,
+    StatementListSerializer,
+)
 from statements.services import EDIT_PERMISSION
 from statements.views import filter_statements
-
-FILTER_PARAMETERS = [
-    OpenApiParameter("search", OpenApiTypes.STR, description="Full-text search."),
-    OpenApiParameter("kind", OpenApiTypes.STR, enum=Statement.Kind.values),
-    OpenApiParameter("country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2."),
-    OpenApiParameter("topic", OpenApiTypes.STR, description="Topic slug."),
-    OpenApiParameter("year", OpenApiTypes.INT, description="Year of issue."),
-    OpenApiParameter("language", OpenApiTypes.STR, description="Has a version in it."),
-]
 
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=FILTER_PARAMETERS,
+        parameters=[StatementFilterSerializer],
+        responses={
+            200: StatementListSerializer(many=True),
+            400: BAD_REQUEST,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+        },
         summary="Published statements, newest first, with the site's filters.",
     ),
-    retrieve=extend_schema(summary="One published statement with all its versions."),
+    retrieve=extend_schema(
+        responses={
+            200: StatementDetailSerializer,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+        },
+        summary="One published statement with all its versions.",
+    ),
 )
 class StatementViewSet(viewsets.ReadOnlyModelViewSet):
     """Statements as the public sees them; organizers also see drafts."""
 
     lookup_field = "slug"
+    # Django's slug converter: the schema then tells clients what a slug can be.
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
 
     def get_serializer_class(self):
         if self.action == "retrieve":
@@ -49,10 +57,10 @@ class StatementViewSet(viewsets.ReadOnlyModelViewSet):
                     "contacts", queryset=MediaContact.objects.order_by("position")
                 ),
             )
-        data = self.request.query_params.copy()
-        data["q"] = data.get("search", "")
-        form = StatementFilterForm(data)
-        if not form.is_valid():
-            errors = {("search" if k == "q" else k): v for k, v in form.errors.items()}
-            raise ValidationError(errors)
-        return filter_statements(queryset, form.cleaned_data)
+        # A plain dict: with a QueryDict, DRF takes an empty value ("?kind=") for
+        # a missing one, and the schema's enum would not hold.
+        filters = StatementFilterSerializer(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        data = dict(filters.validated_data)
+        data["q"] = data.pop("search", "")
+        return filter_statements(queryset, data)

@@ -32,15 +32,18 @@ from statements.models import (
     StatementVersion,
     Topic,
 )
+from statements.services import WorkflowError, move_statement_as_site
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.S | re.M)
 VERSION_FIELDS = {"title", "subtitle", "summary", "language", "translation_of", "slug"}
 STATEMENT_FIELDS = {
     "kind", "issued_on", "dateline", "issuer", "signed_by", "signed_by_role",
     "addressees", "countries", "topics", "slogans", "links", "contacts", "status",
-    "accepts_signatures", "signature_goal",
+    "accepts_signatures", "signature_goal", "signers", "signing_closes_at",
+    "signing_paused", "signatories_shown",
 }  # fmt: skip
 IMPORTABLE_STATUSES = {"published", "draft"}
+DATE_ONLY = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
 
 class FrontMatterLoader(yaml.SafeLoader):
@@ -295,7 +298,45 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
     ):
         raise FileError("signature_goal", f"{goal!r} is not a positive whole number")
     clean["signature_goal"] = goal
+
+    for name, choices in [("signers", Statement.Signers),
+                          ("signatories_shown", Statement.Shown)]:  # fmt: skip
+        value = data.get(name)
+        if value is None:
+            clean[name] = choices.values[0]
+        elif isinstance(value, str) and value in choices.values:
+            clean[name] = value
+        else:
+            raise FileError(
+                name, f"{value!r} is not one of {', '.join(choices.values)}"
+            )
+
+    paused = data.get("signing_paused", False)
+    if not isinstance(paused, bool):
+        raise FileError("signing_paused", "must be true or false")
+    clean["signing_paused"] = paused
+    clean["signing_closes_at"] = _moment(data, "signing_closes_at")
     return clean
+
+
+def _moment(data: dict, name: str) -> datetime.datetime | None:
+    """A date and time; without an offset it is in TIME_ZONE, as in the admin."""
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    if DATE_ONLY.fullmatch(text):
+        # Midnight at the start of the day is rarely what "closes on 31 July" means.
+        raise FileError(name, f"{value!r} has no time of day (YYYY-MM-DD HH:MM)")
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise FileError(
+            name, f"{value!r} is not a date and time (YYYY-MM-DD HH:MM[+08:00])"
+        ) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    return moment
 
 
 def save_original(parsed: ParsedFile) -> bool:
@@ -307,17 +348,11 @@ def save_original(parsed: ParsedFile) -> bool:
     previous_status = existing.status if existing else None
     for name in ["kind", "issued_on", "dateline", "issuer", "signed_by",
                  "signed_by_role", "addressees", "countries", "slogans",
-                 "accepts_signatures", "signature_goal"]:  # fmt: skip
+                 "accepts_signatures", "signature_goal", "signers",
+                 "signing_closes_at", "signatories_shown"]:  # fmt: skip
         setattr(statement, name, data[name])
-    # `status: published` publishes a new statement or one still being written.
-    # A re-import never unpublishes, unschedules, unarchives or brings back a
-    # withdrawn statement: what organizers did in the admin stands.
-    if data["status"] == "published" and statement.status in {
-        Statement.Status.DRAFT.value,
-        Statement.Status.IN_REVIEW.value,
-    }:
-        statement.status = Statement.Status.PUBLISHED
-        statement.publish_at = timezone.now()
+    # A pause set in the admin (during an attack, say) stands: only the admin lifts it.
+    statement.signing_paused = statement.signing_paused or data["signing_paused"]
     statement.save()
 
     topics = []
@@ -349,21 +384,39 @@ def save_original(parsed: ParsedFile) -> bool:
             "body": parsed.body,
         },
     )
-    details = {
-        "file": parsed.path.name,
-        "from": previous_status,
-        "to": statement.status,
-    }
-    record_audit_entry(
-        actor=None, action="statement.import", obj=statement, details=details
-    )
-    if (
-        statement.status != previous_status
-        and statement.status == Statement.Status.PUBLISHED
-    ):
-        record_audit_entry(
-            actor=None, action="statement.publish", obj=statement, details=details
+
+    # `status: published` publishes a new statement or one still being written,
+    # along the workflow's own path (a draft through review), with the site as
+    # actor. A re-import never unpublishes, unschedules, unarchives or brings back
+    # a withdrawn statement: what organizers did in the admin stands.
+    if data["status"] == "published" and statement.status in {
+        Statement.Status.DRAFT,
+        Statement.Status.IN_REVIEW,
+    }:
+        why = {"file": parsed.path.name}
+        if statement.status == Statement.Status.DRAFT:
+            statement = move_statement_as_site(
+                statement=statement,
+                to=Statement.Status.IN_REVIEW,
+                source="import",
+                details=why,
+            )
+        statement = move_statement_as_site(
+            statement=statement,
+            to=Statement.Status.PUBLISHED,
+            source="import",
+            details=why,
         )
+    record_audit_entry(
+        actor=None,
+        action="statement.import",
+        obj=statement,
+        details={
+            "file": parsed.path.name,
+            "from": previous_status,
+            "to": statement.status,
+        },
+    )
     return created
 
 
@@ -416,6 +469,8 @@ def import_files(paths: list[Path], progress=None) -> Report:
             created = import_one(item, seen)
         except FileError as error:
             report.failed.append((str(item.path), str(error)))
+        except WorkflowError as error:
+            report.failed.append((str(item.path), f"status: {error}"))
         except (DatabaseError, ValidationError) as error:
             report.failed.append((str(item.path), f"database: {error}".strip()))
         else:

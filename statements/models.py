@@ -28,6 +28,24 @@ class Topic(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def _public_statements(self):
+        # Scheduled statements count: they go public on their own, with no one to
+        # look at the topic again.
+        return self.statements.filter(
+            status__in=[
+                Statement.Status.SCHEDULED,
+                Statement.Status.PUBLISHED,
+                Statement.Status.ARCHIVED,
+            ]
+        )
+
+    def is_public(self) -> bool:
+        """A public or scheduled statement shows this topic."""
+        return self._public_statements().exists()
+
+    def public_slugs(self) -> list[str]:
+        return sorted(self._public_statements().values_list("slug", flat=True))
+
 
 class StatementQuerySet(models.QuerySet):
     def public(self, now=None):

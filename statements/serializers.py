@@ -1,8 +1,59 @@
 from django.conf import settings
+from django.conf.locale import LANG_INFO
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries as country_registry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ima_site.api import StrictCharField
+from ima_site.languages import EXTRA_LANGUAGES, is_known_language
 from statements.models import Link, MediaContact, Statement, StatementVersion
+
+CONTENT_LANGUAGES = sorted(
+    code for code in {*LANG_INFO, *EXTRA_LANGUAGES} if is_known_language(code)
+)
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]+$"})
+class DigitsIntegerField(serializers.IntegerField):
+    """An integer in a query string, written in ASCII digits only: int() would also
+    take " 2026", "٢٠٢٦" and "2026.0", which the schema's integer does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not data.isascii() or not data.isdigit():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StatementFilterSerializer(serializers.Serializer):
+    """The list's query parameters: the web list's filters, over every value they
+    can take. The web form offers only what public statements use; the API answers a
+    country or year without statements with an empty list."""
+
+    search = StrictCharField(
+        required=False, allow_blank=True, max_length=200, help_text="Full-text search."
+    )
+    kind = serializers.ChoiceField(choices=Statement.Kind.choices, required=False)
+    country = serializers.ChoiceField(
+        choices=list(country_registry), required=False, help_text="ISO 3166-1 alpha-2."
+    )
+    topic = StrictCharField(
+        required=False,
+        max_length=80,
+        validators=[RegexValidator("^[-a-zA-Z0-9_]+$", _("A topic's slug."))],
+        help_text="Topic slug.",
+    )
+    year = DigitsIntegerField(
+        required=False, min_value=1, max_value=9999, help_text="Year of issue."
+    )
+    language = serializers.ChoiceField(
+        choices=CONTENT_LANGUAGES, required=False, help_text="Has a version in it."
+    )
+
+    def validate_search(self, value: str) -> str:
+        # PostgreSQL text cannot hold NUL; as a separator it changes no search.
+        return value.replace("\x00", " ")
 
 
 class VersionSerializer(serializers.ModelSerializer):

@@ -12,11 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ima_site.models import record_audit_entry
-from statements.models import Statement
+from statements.models import Statement, Topic
 
 Status = Statement.Status
 PUBLISH_PERMISSION = "statements.publish_statement"
 EDIT_PERMISSION = "statements.change_statement"
+CHANGE_TOPIC_PERMISSION = "statements.change_topic"
+DELETE_TOPIC_PERMISSION = "statements.delete_topic"
 
 # Which status may follow which. Withdrawn is final for the public; an organizer
 # may take a withdrawn or archived statement back to draft to rework it.
@@ -44,6 +46,12 @@ def _locked(statement: Statement) -> Statement:
 
 
 def _move(statement: Statement, to: str, *, by, action: str, details=None) -> Statement:
+    """The one writer of a statement's status: the table, the row, the audit entry.
+
+    `by` is None when the site moves the statement on its own (an import, beat, the
+    demo); the audit entry then has no actor and its details name the source.
+    Callers hold the row lock and the transaction.
+    """
     if to not in TRANSITIONS[statement.status]:
         raise WorkflowError(
             _("A statement that is “%(current)s” cannot become “%(target)s”.")
@@ -132,8 +140,58 @@ def archive_statement(*, statement: Statement, by) -> Statement:
         return _move(statement, Status.ARCHIVED, by=by, action="statement.archive")
 
 
+# The audit action of each target status, for moves the site makes on its own.
+SITE_ACTIONS: dict[str, str] = {
+    Status.IN_REVIEW: "statement.submit",
+    Status.DRAFT: "statement.return_to_draft",
+    Status.SCHEDULED: "statement.schedule",
+    Status.PUBLISHED: "statement.publish",
+    Status.ARCHIVED: "statement.archive",
+    Status.WITHDRAWN: "statement.withdraw",
+}
+
+
+def move_statement_as_site(
+    *,
+    statement: Statement,
+    to: str,
+    source: str,
+    at: datetime | None = None,
+    details: dict | None = None,
+) -> Statement:
+    """A change of status that no organizer made (import, demo): same table, no actor.
+
+    Raises WorkflowError for a move the table forbids, as for organizers: a draft goes
+    to review before it is published or scheduled. Publishing keeps the time of an
+    archived or scheduled statement, scheduling needs `at`.
+    """
+    with transaction.atomic():
+        statement = _locked(statement)
+        if to in (Status.PUBLISHED, Status.SCHEDULED) and not (
+            statement.versions.filter(is_original=True).exists()
+        ):
+            raise WorkflowError(_("Mark one language version as the original first."))
+        extra = {"source": source, **(details or {})}
+        if to == Status.SCHEDULED:
+            if at is None:
+                raise WorkflowError(_("Give a date and time."))
+            statement.publish_at = at
+            extra["publish_at"] = at.isoformat()
+        elif to == Status.PUBLISHED and statement.status not in (
+            Status.ARCHIVED,
+            Status.SCHEDULED,
+        ):
+            statement.publish_at = timezone.now()
+        elif to == Status.DRAFT and statement.status == Status.SCHEDULED:
+            statement.publish_at = None
+        return _move(statement, to, by=None, action=SITE_ACTIONS[to], details=extra)
+
+
 def publish_due_statements(*, now: datetime | None = None) -> int:
-    """Flip scheduled statements whose time has come; safe to run again and again."""
+    """Flip scheduled statements whose time has come; safe to run again and again.
+
+    Idempotent: only rows still scheduled are picked, each under its row lock.
+    """
     now = now or timezone.now()
     count = 0
     with transaction.atomic():
@@ -143,14 +201,54 @@ def publish_due_statements(*, now: datetime | None = None) -> int:
             .order_by("publish_at")
         )
         for statement in due:
-            statement.status = Status.PUBLISHED
-            statement.save(update_fields=["status", "updated_at"])
-            record_audit_entry(
-                actor=None,
+            _move(
+                statement,
+                Status.PUBLISHED,
+                by=None,
                 action="statement.publish",
-                obj=statement,
-                details={"from": Status.SCHEDULED, "to": Status.PUBLISHED,
-                         "scheduled_for": str(statement.publish_at)},
-            )  # fmt: skip
+                details={"source": "beat", "scheduled_for": str(statement.publish_at)},
+            )
             count += 1
     return count
+
+
+def change_topic(*, topic: Topic, by) -> Topic:
+    """Save an edited topic. One that public statements show needs a publisher and
+    gets an audit entry with the old and new values."""
+    _require(by, CHANGE_TOPIC_PERMISSION)
+    with transaction.atomic():
+        before = Topic.objects.select_for_update().get(pk=topic.pk)
+        public = before.is_public()
+        if public:
+            _require(by, PUBLISH_PERMISSION)
+        changed = {
+            name: [getattr(before, name), getattr(topic, name)]
+            for name in ("slug", "name")
+            if getattr(before, name) != getattr(topic, name)
+        }
+        topic.save()
+        if public and changed:
+            record_audit_entry(
+                actor=by,
+                action="topic.edit_public",
+                obj=topic,
+                details={"changed": changed, "statements": before.public_slugs()},
+            )
+    return topic
+
+
+def delete_topic(*, topic: Topic, by) -> None:
+    """Delete a topic; one that public statements show needs a publisher and is
+    audited, since it leaves their pages, filters and feeds."""
+    _require(by, DELETE_TOPIC_PERMISSION)
+    with transaction.atomic():
+        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        if topic.is_public():
+            _require(by, PUBLISH_PERMISSION)
+            record_audit_entry(
+                actor=by,
+                action="topic.delete",
+                obj=topic,
+                details={"slug": topic.slug, "statements": topic.public_slugs()},
+            )
+        topic.delete()

@@ -15,13 +15,14 @@ from django.views.decorators.http import require_safe
 
 from statements.forms import StatementFilterForm
 from statements.models import Link, MediaContact, Statement, StatementVersion
+from statements.parts import PagePart, PartMaker, Slot, in_page_order
 
 PAGE_SIZE = 20
 
-# Other apps add to the statement page (signing adds its form and counts) without
-# this app knowing them: each part takes (request, statement, preview) and returns
-# template context. Registered in their AppConfig.ready().
-STATEMENT_PAGE_PARTS: list = []
+# Other apps add to the statement page (signing adds its count, form and
+# signatories) without this app knowing them: each maker takes (request, statement,
+# preview) and returns its typed parts. Registered in their AppConfig.ready().
+STATEMENT_PAGE_PARTS: list[PartMaker] = []
 
 
 def search_query(text: str) -> SearchQuery:
@@ -168,9 +169,88 @@ def share_links(url: str, title: str) -> list[tuple[str, str]]:
     ]
 
 
+def statement_parts(
+    statement: Statement,
+    version: StatementVersion,
+    original: StatementVersion,
+    other_versions: list[StatementVersion],
+    canonical: str,
+) -> list[PagePart]:
+    """The parts of the page this app draws: the statement and what is around it."""
+    written_once = {"original": original}
+    parts = [
+        PagePart(
+            name="heading",
+            slot=Slot.HEADING,
+            template="statements/parts/heading.html",
+            context=written_once,
+        ),
+        PagePart(
+            name="text",
+            slot=Slot.TEXT,
+            template="statements/parts/text.html",
+            context=written_once,
+        ),
+    ]
+    if other_versions:
+        parts.append(
+            PagePart(
+                name="versions",
+                slot=Slot.ABOUT,
+                template="statements/parts/versions.html",
+                context={"other_versions": other_versions},
+            )
+        )
+    links = list(statement.links.all())
+    if links:
+        parts.append(
+            PagePart(
+                name="links",
+                slot=Slot.ABOUT,
+                template="statements/parts/links.html",
+                context={"links": links},
+            )
+        )
+    contact_groups = group_contacts(statement.contacts.all())
+    if contact_groups:
+        parts.append(
+            PagePart(
+                name="contacts",
+                slot=Slot.ABOUT,
+                template="statements/parts/contacts.html",
+                context={"contact_groups": contact_groups},
+            )
+        )
+    topics = list(statement.topics.all())
+    if statement.countries or topics:
+        parts.append(
+            PagePart(
+                name="filed-under",
+                slot=Slot.ABOUT,
+                template="statements/parts/filed_under.html",
+                context={"topics": topics},
+            )
+        )
+    parts.append(
+        PagePart(
+            name="share",
+            slot=Slot.ABOUT,
+            template="statements/parts/share.html",
+            context={"share_links": share_links(canonical, version.title)},
+        )
+    )
+    return parts
+
+
 def render_statement(
-    request, statement: Statement, *, preview: bool, extra=None, status: int = 200
+    request,
+    statement: Statement,
+    *,
+    preview: bool,
+    extra: dict | None = None,
+    status: int = 200,
 ):
+    """The statement page; `extra` replaces parts' values (a form sent back)."""
     interface_language = get_language()
     versions = list(statement.versions.all())
     requested = request.GET.get("lang")
@@ -180,27 +260,24 @@ def render_statement(
         raise Http404(_("This statement has no text yet."))
     canonical = settings.SITE_URL + version.get_absolute_url()
     original = statement.original_version()
-    parts: dict = {}
-    for part in STATEMENT_PAGE_PARTS:
-        parts.update(part(request, statement, preview))
-    parts.update(extra or {})
+    other_versions = [v for v in versions if v.pk != version.pk]
+    parts = statement_parts(statement, version, original, other_versions, canonical)
+    for make_parts in STATEMENT_PAGE_PARTS:
+        parts.extend(make_parts(request, statement, preview))
+    parts = [part.replacing(extra or {}) for part in in_page_order(parts)]
     return render(
         request,
         "statements/detail.html",
         {
-            **parts,
+            "parts": [part for part in parts if part.slot < Slot.ABOUT],
+            "about_parts": [part for part in parts if part.slot >= Slot.ABOUT],
             "statement": statement,
             "version": version,
-            "original": original,
-            "other_versions": [v for v in versions if v.pk != version.pk],
             "alternates": [
                 (v.language, settings.SITE_URL + v.get_absolute_url()) for v in versions
             ],
             "x_default": settings.SITE_URL + original.get_absolute_url(),
             "canonical": canonical,
-            "content_lang_differs": version.language != interface_language,
-            "contact_groups": group_contacts(statement.contacts.all()),
-            "share_links": share_links(canonical, version.title),
             "preview": preview,
         },
         status=status,

@@ -15,6 +15,29 @@ def plain_static_files(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def forced_logins_pass_two_factor():
+    """`client.force_login(user)` stands for a whole login, second step included.
+
+    Django's test client logs in on a bare request with no `user`; a login through
+    the site's pages always has one, and goes through the code page instead.
+    """
+    from django.contrib.auth.signals import user_logged_in
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def verify(sender, request, user, **kwargs):
+        if hasattr(request, "user"):
+            return
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None:
+            request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+    user_logged_in.connect(verify, dispatch_uid="tests-force-login-two-factor")
+    yield
+    user_logged_in.disconnect(dispatch_uid="tests-force-login-two-factor")
+
+
 @pytest.fixture
 def publisher(db):
     """An organizer of the secretariat who may publish."""

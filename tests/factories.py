@@ -1,23 +1,44 @@
 """A few factories for the tests; the personas are fixtures in conftest.py."""
 
+import time
 from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ima_site.roles import ensure_roles
 from statements.models import Link, MediaContact, Statement, StatementVersion, Topic
 
 
-def make_user(username: str, *, groups=(), staff: bool = True):
+def make_user(
+    username: str, *, groups=(), staff: bool = True, two_factor: bool | None = None
+):
+    """A user; staff get a confirmed authenticator app unless two_factor=False.
+
+    `client.force_login` then gives a session past the second step too (see the
+    fixture in conftest.py); a login through the admin's form asks for
+    totp_code(user).
+    """
     user = get_user_model().objects.create_user(
         username=username, password="a-long-test-password-1", is_staff=staff
     )
     # Transactional tests empty the tables, groups made by migrations included.
     ensure_roles(Group, Permission)
     user.groups.set(Group.objects.filter(name__in=groups))
+    if two_factor or (two_factor is None and staff):
+        TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
     return user
+
+
+def totp_code(user, *, steps_ahead: int = 0) -> str:
+    """The code the user's authenticator app shows now (or that many steps on)."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    oath = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    oath.time = time.time() + steps_ahead * device.step
+    return f"{oath.token():0{device.digits}d}"
 
 
 def make_statement(

@@ -1,8 +1,21 @@
+import json
+import os
+import secrets
+import signal
 import stat
 import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
+import pytest
 from django.conf import settings
+from django.db import connection
+from django.urls import reverse
 
 from ima_site import localdev
 
@@ -54,3 +67,214 @@ def test_embedded_postgres_in_a_closed_folder_leaves_its_permissions_alone(tmp_p
         assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
         if server.home != checkout / "var" / "postgres":
             shutil.rmtree(server.home, ignore_errors=True)
+
+
+def settings_under(env_overrides: dict[str, str | None], *, argv: str = "") -> dict:
+    """The settings a fresh process reads from this environment, as JSON."""
+    env = localdev.run_environment(
+        {
+            name: value
+            for name, value in os.environ.items()
+            if name not in {"SITE_URL", "DJANGO_DEBUG", "DJANGO_HTTPS", "PORT"}
+        }
+    )
+    for name, value in env_overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    code = (
+        "import json, sys; sys.argv = ['manage.py', *sys.argv[1:]]; import django; "
+        "django.setup(); from django.conf import settings as s; print(json.dumps("
+        "{'site_url': s.SITE_URL, 'conn_max_age': s.DATABASES['default']"
+        "['CONN_MAX_AGE']}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv.split()],
+        cwd=settings.BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "ima_site.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_make_run_on_another_port_puts_that_port_in_links_and_emails():
+    assert settings_under({"PORT": "8411"})["site_url"] == "http://127.0.0.1:8411"
+    assert settings_under({})["site_url"] == "http://127.0.0.1:8000"
+    # An address given on purpose wins over the port.
+    given = settings_under({"PORT": "8411", "SITE_URL": "https://ima.example.org/"})
+    assert given["site_url"] == "https://ima.example.org"
+
+
+def test_only_the_dev_server_closes_database_connections_after_each_request():
+    assert settings_under({}, argv="runserver 127.0.0.1:8411")["conn_max_age"] == 0
+    assert settings_under({})["conn_max_age"] == 60
+    assert (
+        settings_under({"DATABASE_CONN_MAX_AGE": "5"}, argv="runserver")["conn_max_age"]
+        == 5
+    )
+
+
+class Forms(HTMLParser):
+    """The named inputs of each form on a page, with their values, by form class."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self.forms.append((attributes.get("class") or "", {}))
+        elif (
+            tag == "input"
+            and self.forms
+            and attributes.get("name")
+            and attributes.get("type") not in {"radio", "checkbox"}
+        ):
+            fields = self.forms[-1][1]
+            fields.setdefault(attributes["name"], attributes.get("value") or "")
+
+
+def form_fields(html: str, form_class: str = "") -> dict[str, str]:
+    parser = Forms()
+    parser.feed(html)
+    return next(fields for css, fields in parser.forms if form_class in css)
+
+
+def server_connections(application_name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dev_server_of_make_run_serves_fifty_people_at_once_without_errors():
+    """A room signing and confirming at once: 0 errors, no connection kept per thread."""
+    from signatories import links
+    from signatories.models import Signature
+    from signatories.services import sign_statement
+    from signatories.services.signing import SignerData
+    from tests.factories import make_statement
+
+    statement = make_statement(slug="room", accepts_signatures=True)
+    confirmers, signers = 25, 25
+    for number in range(confirmers):
+        sign_statement(
+            statement=statement,
+            data=SignerData(
+                name=f"Person {number}", email=f"p{number}@example.org", country="PH"
+            ),
+            client_ip=None,
+        )
+    confirm_paths = [
+        links.link_path(signature, "confirm")
+        for signature in Signature.objects.filter(statement=statement)
+    ]
+    assert len(confirm_paths) == confirmers
+
+    database = connection.settings_dict
+    name = f"ima-devserver-{secrets.token_hex(4)}"
+    port = localdev.free_port(8470)
+    env = localdev.run_environment(
+        {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"SITE_URL", "DJANGO_DEBUG", "DJANGO_HTTPS", "PORT"}
+        }
+    )
+    env.update(
+        PORT=str(port),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=(
+            f"postgres://{quote(database['USER'])}:{quote(database['PASSWORD'] or '')}"
+            f"@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
+            f"/{database['NAME']}?application_name={name}"
+        ),
+    )
+    env.pop("DATABASE_CONN_MAX_AGE", None)
+    server = subprocess.Popen(
+        # Without the reloader: files edited during the test would restart it.
+        localdev.web_server_command(port, reload=False),
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    sign_path = reverse("signatories:sign", args=[statement.slug])
+    errors: list[str] = []
+    start_together = threading.Barrier(confirmers + signers, timeout=60)
+
+    def visit(opener, path: str, data: dict | None = None) -> str:
+        request = urllib.request.Request(  # noqa: S310 - our own http:// server
+            base + path,
+            data=urlencode(data).encode() if data is not None else None,
+            headers={"Referer": base + path},
+        )
+        with opener.open(request, timeout=60) as response:
+            return response.read().decode()
+
+    def confirm(path: str) -> None:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        try:
+            start_together.wait()
+            page = visit(opener, path)
+            visit(opener, path, form_fields(page))
+        except Exception as error:  # noqa: BLE001 - every failure is counted
+            errors.append(f"confirm: {error!r}")
+
+    def read_and_sign(number: int) -> None:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        try:
+            start_together.wait()
+            page = visit(opener, statement.get_absolute_url())
+            fields = form_fields(page, "sign-form")
+            fields.update(
+                kind="person", name=f"Signer {number}", country="PH",
+                email=f"s{number}@example.org", display="full", language="en",
+            )  # fmt: skip
+            visit(opener, sign_path, fields)
+        except Exception as error:  # noqa: BLE001 - every failure is counted
+            errors.append(f"sign: {error!r}")
+
+    try:
+        localdev.wait_for_port(port, "The dev server", seconds=60)
+        threads = [threading.Thread(target=confirm, args=[p]) for p in confirm_paths]
+        threads += [
+            threading.Thread(target=read_and_sign, args=[n]) for n in range(signers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        assert errors == []
+        assert (
+            Signature.objects.filter(statement=statement, status="confirmed").count()
+            == confirmers
+        )
+        assert Signature.objects.filter(statement=statement).count() == (
+            confirmers + signers
+        )
+        # Every request thread gave its connection back: none waits for an age.
+        deadline = time.monotonic() + 10
+        while server_connections(name) > 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server_connections(name) <= 1
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()

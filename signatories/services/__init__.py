@@ -8,6 +8,7 @@ from signatories.services.counts import (
     reconcile_counts,
     statement_counts,
 )
+from signatories.services.exports import SignatoryExport, export_signatures
 from signatories.services.retention import apply_retention
 from signatories.services.review import (
     erase_signatures,
@@ -32,12 +33,14 @@ from signatories.services.signing import (
 
 __all__ = [
     "MAX_DUPLICATE_NOTICES",
+    "SignatoryExport",
     "SignerData",
     "apply_count_events",
     "apply_retention",
     "cancel_signature",
     "confirm_signature",
     "erase_signatures",
+    "export_signatures",
     "hold_signatures",
     "limits_exceeded",
     "link_to_registry",

@@ -6,11 +6,12 @@ Each call is one transaction with an audit entry per statement touched.
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from ima_site.models import record_audit_entry
 from signatories.models import Organization, Signature
 from signatories.services.counts import count_event
-from signatories.services.signing import cancel_pending_emails
+from signatories.services.signing import cancel_pending_emails, queue_confirmation
 from statements.models import Statement
 
 
@@ -70,11 +71,18 @@ def hold_signatures(*, ids: list[int], by, reason: str = "organizer") -> int:
 
 
 def release_signatures(*, ids: list[int], by) -> int:
-    """Count and list held signatures (those confirmed by their signers)."""
+    """Count and list held signatures (those confirmed by their signers).
+
+    A held signature got no email when it was made: a pending one gets its
+    confirmation email now (once), and no reminder after it, the email being new.
+    """
 
     def release(signature):
+        was_held = signature.is_held
         signature.is_held = False
         signature.hold_reason = ""
+        if was_held and queue_confirmation(signature):
+            signature.reminder_sent_at = timezone.now()
 
     return _review(ids, by, "release", release)
 

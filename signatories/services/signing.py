@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ima_site.crypto import decrypt, encrypt, keyed_hash, network_prefix
@@ -19,11 +19,20 @@ from ima_site.outbox import queue_email
 from signatories.canonical import LARGE_PROVIDERS, canonical_email, email_domain
 from signatories.links import new_nonce
 from signatories.models import Signature, SigningAttempt, SigningSwitch
+from signatories.services import recipients
 from signatories.services.counts import count_event
 from statements.models import Statement
 
 # At most this many "you have already signed" emails per signature.
 MAX_DUPLICATE_NOTICES = 3
+# Namespaces of the two-key advisory locks that make the network and domain limits
+# exact (beside recipients.LOCK_RECIPIENT; the count batch's one-key lock lives in
+# a key space of its own).
+LOCK_NETWORK = 74_210_101
+LOCK_DOMAIN = 74_210_102
+# Seconds a signing form's token is accepted. Retention keeps used tokens longer,
+# so a token cannot be used again once its row is gone.
+FORM_TOKEN_MAX_AGE = 2 * 86400
 
 
 @dataclass
@@ -136,37 +145,119 @@ def refresh_statement_rates() -> int:
         return cursor.rowcount
 
 
+# Columns a signature keeps when the same email signs the statement again: the row's
+# identity. Everything else is taken from the new signing if the old one was
+# withdrawn (a fresh signature in every respect), and kept otherwise.
+_KEPT_ON_REPEAT = {"id", "statement_id", "email_hash", "duplicate_notices"}
+
+
+def _upsert_signature(signature: Signature) -> tuple[int, str, bool, int, bool]:
+    """Insert the signature, or meet the row this email already has on the statement.
+
+    One statement for a new signer, a repeat and a re-signing after withdrawing, so
+    they cost the same and the answer's timing tells nothing (a failed INSERT and
+    a second look cost more). The unique key makes parallel calls meet one row.
+    Returns the row's id, status, whether it is held, the notices sent, and whether
+    it is fresh (new or re-signed after withdrawing: its nonce is then ours).
+    """
+    fields = [f for f in Signature._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    withdrawn = f"s.status = '{Signature.Status.WITHDRAWN}'"
+    renewed = ", ".join(
+        f"{quote(f.column)} = CASE WHEN {withdrawn} "
+        f"THEN EXCLUDED.{quote(f.column)} ELSE s.{quote(f.column)} END"
+        for f in fields
+        if f.column not in _KEPT_ON_REPEAT
+    )
+    sql = f"""
+        INSERT INTO {quote(Signature._meta.db_table)} AS s
+            ({", ".join(quote(f.column) for f in fields)})
+        VALUES ({", ".join(["%s"] * len(fields))})
+        ON CONFLICT (statement_id, email_hash) WHERE email_hash IS NOT NULL
+        DO UPDATE SET {renewed},
+            duplicate_notices = CASE WHEN {withdrawn} THEN 0
+                ELSE LEAST(s.duplicate_notices + 1, {MAX_DUPLICATE_NOTICES + 1:d}) END
+        RETURNING s.id, s.status, s.is_held, s.duplicate_notices, s.link_nonce
+    """  # noqa: S608 - names and constants from the code; values are parameters
+    values = [
+        f.get_db_prep_save(f.pre_save(signature, add=True), connection) for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        pk, status, is_held, notices, link_nonce = cursor.fetchone()
+    return pk, status, is_held, notices, link_nonce == signature.link_nonce
+
+
+def _lock_limit_buckets(network_hash: str | None, domain_hash: str | None) -> None:
+    """Count one network's (and email domain's) attempts one signing at a time.
+
+    Held to the end of the transaction: the next signing from the same network
+    waits, then counts (READ COMMITTED) every attempt committed before it got the
+    lock, so parallel posts cannot all slip under a limit. Always network first,
+    then domain: one order, no deadlock.
+    """
+    with connection.cursor() as cursor:
+        for namespace, bucket in (
+            (LOCK_NETWORK, network_hash),
+            (LOCK_DOMAIN, domain_hash),
+        ):
+            if bucket:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [namespace, recipients.lock_key(bucket)],
+                )
+
+
+def _use_form_token(nonce: str) -> bool:
+    """Mark a form token as used; False if it was used before (unique key)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO signatories_usedformtoken (nonce_hash, used_at)"
+            " VALUES (%s, now()) ON CONFLICT (nonce_hash) DO NOTHING",
+            [keyed_hash("form-token", nonce)],
+        )
+        return cursor.rowcount == 1
+
+
 def sign_statement(
     *,
     statement: Statement,
     data: SignerData,
     client_ip: str | None,
     suspicion: str = "",
+    form_nonce: str | None = None,
 ) -> None:
     """Record a signature, or recognize a repeat, and queue the matching email.
 
     The caller learns nothing: a new signer, a repeat and a held signature all
-    return None. Fifty parallel calls with one email make one row (unique key).
+    return None, after the same queries. Fifty parallel calls with one email make
+    one row (unique key). A held signature gets no email: a bot's never, one held
+    by a limit or a fast fill once an organizer releases it. form_nonce is the
+    signing form's token, good once.
     """
     canonical = canonical_email(data.email)
+    to = data.email.strip()
     email_hash = keyed_hash("email", canonical)
     domain_hash = keyed_hash("domain", email_domain(canonical))
+    # Half the world signs from a few big providers: no limit (and no lock) for those.
+    limited_domain = None if email_domain(canonical) in LARGE_PROVIDERS else domain_hash
     network_hash = (
         keyed_hash("network", network_prefix(client_ip)) if client_ip else None
     )
     with transaction.atomic():
+        _lock_limit_buckets(network_hash, limited_domain)
+        # Used up even when the post is held for another reason; a reused token
+        # marks a bot, which outranks a fast fill.
+        token_reused = form_nonce is not None and not _use_form_token(form_nonce)
+        if token_reused and suspicion in ("", "too-fast"):
+            suspicion = "reused-form-token"
         SigningAttempt.objects.create(
             statement=statement,
             network_hash=network_hash or "",
             email_domain_hash=domain_hash,
         )
         hold_reason = suspicion or limits_exceeded(
-            statement=statement,
-            network_hash=network_hash,
-            # Half the world signs from a few big providers: no limit for those.
-            domain_hash=None
-            if email_domain(canonical) in LARGE_PROVIDERS
-            else domain_hash,
+            statement=statement, network_hash=network_hash, domain_hash=limited_domain
         )
         signature = Signature(
             statement=statement,
@@ -181,78 +272,72 @@ def sign_statement(
             consent=data.consent,
             source=data.source,
             email_hash=email_hash,
-            email_encrypted=encrypt(data.email.strip()),
+            email_encrypted=encrypt(to),
             network_hash=network_hash,
             is_held=bool(hold_reason),
             hold_reason=hold_reason,
             link_nonce=new_nonce(),
             withdraw_nonce=new_nonce(),
         )
-        try:
-            with transaction.atomic():
-                signature.save()
-        except IntegrityError:
-            _repeat(statement, email_hash, data, hold_reason)
-            return
-        queue_email(
-            kind="signature.confirm",
-            object_id=signature.pk,
-            to=data.email.strip(),
-            language=data.language,
+        pk, status, is_held, notices, fresh = _upsert_signature(signature)
+        if fresh or status == Signature.Status.PENDING:
+            kind = "signature.confirm"
+        else:
+            kind = "signature.duplicate"
+        # Nothing for a held attempt, nor for a held row (its email goes when an
+        # organizer releases it, whoever signs again meanwhile).
+        send = (
+            not hold_reason
+            and not is_held
+            and status in (Signature.Status.PENDING, Signature.Status.CONFIRMED)
+            and (fresh or notices <= MAX_DUPLICATE_NOTICES)
+        )
+        # Written even when nothing is sent (then already cancelled): the same
+        # work for every answer.
+        _queue_signer_email(
+            kind=kind, signature_id=pk, to=to, language=data.language, send=send
         )
 
 
-def _repeat(
-    statement: Statement, email_hash: str, data: SignerData, hold_reason: str
+def _queue_signer_email(
+    *, kind: str, signature_id: int, to: str, language: str, send: bool = True
 ) -> None:
-    existing = (
-        Signature.objects.select_for_update()
-        .filter(statement=statement, email_hash=email_hash)
-        .first()
+    """Queue an email to a signer, within the daily cap of addresses not yet known."""
+    send_at = recipients.reserve_email(address=to, counts=send)
+    queue_email(
+        kind=kind,
+        object_id=signature_id,
+        to=to,
+        language=language,
+        send_at=send_at,
+        send=send,
     )
-    if existing is None:
-        # Deleted ("this wasn't me", retention) between our insert and this read:
-        # the address is free again, so this is a new signature after all.
-        sign_statement(
-            statement=statement, data=data, client_ip=None, suspicion=hold_reason
-        )
-        return
-    if existing.status == Signature.Status.WITHDRAWN:
-        # Signing again after withdrawing: a fresh signature in every respect.
-        for name in ("kind", "name", "organization", "role", "country", "city",
-                     "display", "language", "consent", "source"):  # fmt: skip
-            setattr(existing, name, getattr(data, name))
-        existing.status = Signature.Status.PENDING
-        existing.email_encrypted = encrypt(data.email.strip())
-        existing.link_nonce = new_nonce()
-        existing.withdraw_nonce = new_nonce()
-        existing.confirmed_at = existing.reminder_sent_at = None
-        existing.created_at = timezone.now()
-        existing.duplicate_notices = 0
-        existing.is_held = bool(hold_reason)
-        existing.hold_reason = hold_reason
-        existing.member_organization = None
-        existing.save()
-        kind = "signature.confirm"
-        over_cap = False
-    else:
-        over_cap = existing.duplicate_notices >= MAX_DUPLICATE_NOTICES
-        if not over_cap:
-            existing.duplicate_notices += 1
-            existing.save(update_fields=["duplicate_notices"])
-        kind = (
-            "signature.confirm"
-            if existing.status == Signature.Status.PENDING
-            else "signature.duplicate"
-        )
-    message = queue_email(
-        kind=kind, object_id=existing.pk, to=data.email.strip(), language=data.language
+
+
+def queue_confirmation(signature: Signature) -> bool:
+    """Queue the confirmation email of a pending signature that never had one sent
+    (held at signing, then released); False when there is nothing to send."""
+    to = decrypt(signature.email_encrypted)
+    if signature.status != Signature.Status.PENDING or not to:
+        return False
+    already = OutboxMessage.objects.filter(
+        kind="signature.confirm",
+        object_id=signature.pk,
+        status__in=[
+            OutboxMessage.Status.QUEUED,
+            OutboxMessage.Status.SENDING,
+            OutboxMessage.Status.SENT,
+        ],
     )
-    if over_cap:
-        # The same writes as any other signing (nothing to time), but nothing sent.
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            status=OutboxMessage.Status.CANCELLED, recipient=None
-        )
+    if already.exists():
+        return False
+    _queue_signer_email(
+        kind="signature.confirm",
+        signature_id=signature.pk,
+        to=to,
+        language=signature.language,
+    )
+    return True
 
 
 def confirm_signature(*, signature: Signature) -> bool:
@@ -264,6 +349,10 @@ def confirm_signature(*, signature: Signature) -> bool:
         signature.status = Signature.Status.CONFIRMED
         signature.confirmed_at = timezone.now()
         signature.link_nonce = ""
+        address = decrypt(signature.email_encrypted)
+        if address:
+            # The inbox answered: emails to it are no longer capped.
+            recipients.remember_recipient(address=address)
         if not signature.consent:
             # No longer needed: dedup works on the hash; withdrawing needs no email.
             signature.email_encrypted = None
@@ -317,12 +406,16 @@ def cancel_pending_emails(signature: Signature, kinds: list[str] | None = None) 
 
 
 def send_reminders(*, older_than: timedelta = timedelta(days=2)) -> int:
-    """One reminder for signatures still unconfirmed after two days."""
+    """One reminder for signatures still unconfirmed after two days.
+
+    Not for held ones: they had no confirmation email to be reminded of.
+    """
     count = 0
     cutoff = timezone.now() - older_than
     with transaction.atomic():
         due = Signature.objects.select_for_update(skip_locked=True).filter(
             status=Signature.Status.PENDING,
+            is_held=False,
             reminder_sent_at__isnull=True,
             created_at__lte=cutoff,
             email_encrypted__isnull=False,
@@ -330,9 +423,9 @@ def send_reminders(*, older_than: timedelta = timedelta(days=2)) -> int:
         for signature in due:
             to = decrypt(signature.email_encrypted)
             if to:
-                queue_email(
+                _queue_signer_email(
                     kind="signature.reminder",
-                    object_id=signature.pk,
+                    signature_id=signature.pk,
                     to=to,
                     language=signature.language,
                 )

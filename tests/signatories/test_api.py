@@ -1,7 +1,7 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from ima_site.tokens import create_api_token
 from signatories.models import Signature
 from tests.factories import make_user
 from tests.signatories.conftest import send_outbox
@@ -22,7 +22,8 @@ def test_api_signing_gives_the_same_answer_for_new_repeat_and_held(open_statemen
     assert new.status_code == repeat.status_code == held.status_code == 202
     assert new.json() == repeat.json() == held.json() == {"status": "check-your-email"}
     assert Signature.objects.filter(source="api").count() == 2
-    assert len(send_outbox()) == 3
+    # The new signer and the repeat get an email; the honeypot's catch does not.
+    assert len(send_outbox()) == 2
     for response in (new, repeat, held):
         assert "@" not in response.content.decode()
 
@@ -38,7 +39,16 @@ def test_api_signing_names_the_bad_field(open_statement):
     assert not Signature.objects.exists()
 
 
-def test_signature_list_and_export_need_an_organizer_token(open_statement, outsider):
+def token_client(user) -> APIClient:
+    client = APIClient()
+    _token, value = create_api_token(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {value}")
+    return client
+
+
+def test_signature_list_and_export_need_a_publishers_token(
+    open_statement, outsider, editor
+):
     Signature.objects.create(
         statement=open_statement, name="Ana", country="PH", status="confirmed"
     )
@@ -47,18 +57,23 @@ def test_signature_list_and_export_need_an_organizer_token(open_statement, outsi
     anonymous = APIClient()
     assert anonymous.get(url).status_code in (401, 403)
     assert anonymous.get(export).status_code in (401, 403)
-    stranger = APIClient()
-    stranger.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=outsider).key}"
-    )
-    assert stranger.get(url).status_code == 403
-    assert stranger.get(export).status_code == 403
+    # A token of someone who is no organizer does not even authenticate.
+    stranger = token_client(outsider)
+    assert stranger.get(url).status_code == 401
+    assert stranger.get(export).status_code == 401
+    # An Editor is staff with a working token, but may not read signatures.
+    drafter = token_client(editor)
+    assert drafter.get("/api/v1/statements/").status_code == 200
+    assert drafter.get(url).status_code == 403
+    assert drafter.get(export).status_code == 403
+    # Logged in through the admin instead of a token: the same answer.
+    session = APIClient()
+    session.force_login(editor)
+    assert session.get(url).status_code == 403
+    assert session.get(export).status_code == 403
 
     organizer = make_user("api-organizer", groups=["Publishers"])
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=organizer).key}"
-    )
+    client = token_client(organizer)
     listing = client.get(url)
     assert listing.status_code == 200
     [row] = listing.json()["results"]

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from ima_site.models import AuditEntry
 from signatories import services
 from signatories.exports import safe_cell
-from signatories.models import Signature
+from signatories.models import CountEvent, Signature
 from signatories.services.counts import count_event
 from tests.factories import make_user
 
@@ -56,6 +56,8 @@ def test_export_streams_a_csv_with_an_audit_entry(client, secretariat, open_stat
     )
     assert response.status_code == 200
     assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f"signatories-{open_statement.slug}-" in response["Content-Disposition"]
     body = b"".join(response.streaming_content).decode()
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
@@ -63,7 +65,58 @@ def test_export_streams_a_csv_with_an_audit_entry(client, secretariat, open_stat
     assert rows[1][2] == "'=HYPERLINK(evil)"
     assert rows[1][3] == "'+x" and rows[1][5] == "'@y"
     assert "ana@" not in body
-    assert AuditEntry.objects.filter(action="signatures.export").count() == 1
+    [entry] = AuditEntry.objects.filter(action="signatures.export")
+    assert entry.actor == secretariat and entry.object_id == str(open_statement.pk)
+    assert entry.details == {"via": "admin", "only_counted": True, "excel": True}
+
+
+def test_the_admin_and_the_api_export_the_same_rows_through_one_service(
+    client, secretariat, open_statement
+):
+    from rest_framework.test import APIClient
+
+    signature(open_statement, name="Ana Reyes")
+    signature(open_statement, name="Budi", country="ID")
+    signature(open_statement, name="Pending", status="pending")
+    client.force_login(secretariat)
+    admin_csv = b"".join(
+        client.post(
+            "/admin/signatories/signature/export/",
+            {"statement": open_statement.pk, "only_counted": "on"},
+        ).streaming_content
+    )
+    api = APIClient()
+    api.force_authenticate(secretariat)
+    response = api.get(
+        f"/api/v1/statements/{open_statement.slug}/signatures/export.csv"
+    )
+    assert response.status_code == 200
+    api_csv = b"".join(response.streaming_content)
+    assert api_csv == admin_csv
+    assert [row[2] for row in csv.reader(io.StringIO(api_csv.decode()))][1:] == [
+        "Ana Reyes", "Budi",
+    ]  # fmt: skip
+    entries = AuditEntry.objects.filter(action="signatures.export").order_by("id")
+    assert [e.details["via"] for e in entries] == ["admin", "api"]
+    assert {e.actor for e in entries} == {secretariat}
+
+
+def test_only_exporters_may_export_through_the_api(
+    editor, outsider, secretariat, open_statement
+):
+    from rest_framework.test import APIClient
+
+    url = f"/api/v1/statements/{open_statement.slug}/signatures/export.csv"
+    api = APIClient()
+    assert api.get(url).status_code in (401, 403)
+    for user in (editor, outsider):  # staff without the permission; not staff
+        api.force_authenticate(user)
+        assert api.get(url).status_code == 403, user
+    assert not AuditEntry.objects.filter(action="signatures.export").exists()
+    api.force_authenticate(secretariat)
+    assert api.get(url).status_code == 200
+    api.force_authenticate(secretariat)
+    assert api.get("/api/v1/statements/no-such/signatures/export.csv").status_code == 404
 
 
 def test_only_organizers_with_the_permission_may_export(client, editor, open_statement):
@@ -138,14 +191,45 @@ def test_bulk_hold_release_reject_erase(client, secretariat, open_statement):
             "signatures.erase"} <= actions  # fmt: skip
 
 
-def test_reviewing_needs_the_review_permission(client, editor, open_statement):
-    a = signature(open_statement)
+def review_state(*signatures) -> list:
+    return [
+        list(Signature.objects.filter(pk__in=[s.pk for s in signatures]).values()),
+        list(AuditEntry.objects.values_list("action", flat=True)),
+        list(CountEvent.objects.values_list("delta", flat=True)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "action", ["hold", "release", "reject", "erase", "link_registry"]
+)
+def test_reviewing_needs_the_review_permission(
+    client, editor, secretariat, open_statement, action
+):
+    from signatories.models import Organization
+
+    Organization.objects.create(name="Migrante", country="PH", is_member=True)
+    person = signature(open_statement, is_held=True, hold_reason="network-burst")
+    group = signature(open_statement, kind="organization", organization="Migrante")
+    url = "/admin/signatories/signature/"
+    post = {"action": action, "_selected_action": [person.pk, group.pk]}
+    before = review_state(person, group)
+
+    client.force_login(editor)  # staff, no signature permission at all
+    assert client.post(url, post).status_code == 403
     editor.user_permissions.add(Permission.objects.get(codename="view_signature"))
-    client.force_login(editor)
-    client.post(
-        "/admin/signatories/signature/", {"action": "erase", "_selected_action": [a.pk]}
-    )
-    assert Signature.objects.filter(pk=a.pk).exists()
+    client.force_login(editor)  # may look, may not review
+    response = client.post(url, post)
+    # Without the review permission the admin offers no action: it shows the list
+    # again and runs nothing.
+    assert response.status_code == 200
+    assert action not in response.content.decode().split('name="action"')[-1][:2000]
+    assert review_state(person, group) == before
+
+    # The same request from a reviewer does change something: the test can tell.
+    client.force_login(secretariat)
+    assert client.post(url, post).status_code == 302
+    assert review_state(person, group) != before
+    assert AuditEntry.objects.filter(action=f"signatures.{action}").exists()
 
 
 def test_organizers_find_a_signer_by_email_without_it_being_stored(

@@ -84,6 +84,82 @@ def test_imports_a_statement_with_everything_it_carries(tmp_path):
     assert AuditEntry.objects.filter(action="statement.publish").count() == 1
 
 
+def test_importing_a_published_statement_goes_through_the_workflow_as_the_site(
+    tmp_path,
+):
+    write(tmp_path, "a.md", GOOD)
+    run_import(tmp_path)
+    statement = Statement.objects.get()
+    entries = AuditEntry.objects.filter(object_id=str(statement.pk)).order_by("id")
+    assert [
+        (e.action, e.details.get("from"), e.details.get("to")) for e in entries
+    ] == [
+        ("statement.submit", "draft", "in_review"),
+        ("statement.publish", "in_review", "published"),
+        ("statement.import", None, "published"),
+    ]
+    for entry in entries:
+        assert entry.actor is None
+    publish = entries.get(action="statement.publish")
+    assert publish.details["source"] == "import"
+    assert publish.details["file"] == "a.md"
+    assert statement.publish_at is not None
+
+
+def test_imports_the_signing_settings_with_naive_times_in_the_time_zone(
+    tmp_path, settings
+):
+    from datetime import UTC, datetime
+
+    settings.TIME_ZONE = "Asia/Kuala_Lumpur"
+    settings_block = (
+        "signers: organizations\n"
+        "signing_closes_at: 2026-09-30 18:00\n"
+        "signing_paused: true\n"
+        "signatories_shown: organizations\n"
+    )
+    write(
+        tmp_path,
+        "a.md",
+        GOOD.replace(
+            "signature_goal: 1000\n", "signature_goal: 1000\n" + settings_block
+        ),
+    )
+    write(
+        tmp_path,
+        "b.md",
+        "---\ntitle: Other\nsigning_closes_at: 2026-09-30T18:00:00+02:00\n"
+        "signatories_shown: count\nsigners: people\n---\nBody\n",
+    )
+    run_import(tmp_path)
+    statement = Statement.objects.get(slug="stop-the-crackdown")
+    assert statement.signers == "organizations"
+    assert statement.signatories_shown == "organizations"
+    assert statement.signing_paused
+    # 18:00 in Kuala Lumpur (UTC+8) is 10:00 UTC.
+    assert statement.signing_closes_at == datetime(2026, 9, 30, 10, tzinfo=UTC)
+    other = Statement.objects.get(slug="other")
+    assert other.signing_closes_at == datetime(2026, 9, 30, 16, tzinfo=UTC)
+    assert (other.signers, other.signatories_shown) == ("people", "count")
+    assert not other.signing_paused
+
+
+def test_a_statement_without_signing_settings_gets_the_defaults(tmp_path):
+    write(tmp_path, "a.md", GOOD)
+    run_import(tmp_path)
+    statement = Statement.objects.get()
+    assert (statement.signers, statement.signatories_shown) == ("both", "list")
+    assert statement.signing_closes_at is None and not statement.signing_paused
+
+
+def test_a_reimport_never_lifts_a_pause_set_in_the_admin(tmp_path):
+    write(tmp_path, "a.md", GOOD)
+    run_import(tmp_path)
+    Statement.objects.update(signing_paused=True)
+    run_import(tmp_path)
+    assert Statement.objects.get().signing_paused
+
+
 def test_reimport_updates_by_slug_and_never_duplicates(tmp_path):
     path = write(tmp_path, "a.md", GOOD)
     write(tmp_path, "b.md", TRANSLATION)
@@ -147,6 +223,23 @@ BAD_FILES = {
         "---\ntitle: T\nlanguage: es\ntranslation_of: nowhere\n---\n",
         "translation_of: there is no statement",
     ),
+    "bad-signers.md": ("---\ntitle: T\nsigners: robots\n---\n", "signers: 'robots'"),
+    "bad-shown.md": (
+        "---\ntitle: T\nsignatories_shown: [list]\n---\n",
+        "signatories_shown: ['list'] is not one of list, organizations, count",
+    ),
+    "bad-paused.md": (
+        "---\ntitle: T\nsigning_paused: yes please\n---\n",
+        "signing_paused: must be true or false",
+    ),
+    "closes-no-time.md": (
+        "---\ntitle: T\nsigning_closes_at: 2026-09-30\n---\n",
+        "signing_closes_at: '2026-09-30' has no time of day",
+    ),
+    "closes-nonsense.md": (
+        "---\ntitle: T\nsigning_closes_at: next friday\n---\n",
+        "signing_closes_at: 'next friday' is not a date and time",
+    ),
 }
 
 
@@ -155,7 +248,7 @@ def test_each_bad_file_gets_one_line_naming_file_and_field(tmp_path):
     for name, (text, _) in BAD_FILES.items():
         write(tmp_path, name, text)
     write(tmp_path, "latin1.md", "---\ntitle: Café\n---\n".encode("latin-1"))
-    with pytest.raises(CommandError, match=r"1 created, 0 updated, 15 failed"):
+    with pytest.raises(CommandError, match=r"1 created, 0 updated, 20 failed"):
         run_import(tmp_path)
     # Only the good file left anything in the database.
     assert list(Statement.objects.values_list("slug", flat=True)) == [
@@ -243,3 +336,14 @@ def test_demo_content_imports_cleanly(tmp_path):
     languages = set(StatementVersion.objects.values_list("language", flat=True))
     assert {"en", "es", "fr", "id", "fil", "ar"} <= languages
     assert Statement.objects.filter(status="scheduled").count() == 1
+    # The demo's scheduled statement took the workflow's path, with the site as actor.
+    scheduled = Statement.objects.get(status="scheduled")
+    entries = AuditEntry.objects.filter(
+        object_id=str(scheduled.pk), details__source="demo"
+    ).order_by("id")
+    assert [(e.action, e.actor) for e in entries] == [
+        ("statement.submit", None),
+        ("statement.schedule", None),
+    ]
+    letter = Statement.objects.get(slug="end-kafala-protect-domestic-workers-in-kuwait")
+    assert letter.signers == "organizations" and letter.signing_closes_at

@@ -200,6 +200,7 @@ def test_publisher_edits_of_a_public_statement_are_audited(client, publisher):
     data = {
         "slug": statement.slug, "kind": "statement", "issuer": "IMA",
         "issued_on": "2026-07-01", "countries": "MY", "slogans": "",
+        "signers": "both", "signatories_shown": "list",
         "versions-TOTAL_FORMS": "1", "versions-INITIAL_FORMS": "1",
         "versions-MIN_NUM_FORMS": "1", "versions-MAX_NUM_FORMS": "1000",
         "versions-0-id": version.pk, "versions-0-statement": statement.pk,
@@ -263,3 +264,70 @@ def test_a_real_worker_publishes_a_due_statement(celery_worker, publisher):
     assert (
         AuditEntry.objects.filter(action="statement.publish", actor=None).count() == 1
     )
+
+
+def test_beat_records_its_publishing_as_the_site(publisher):
+    statement = make_statement(status="in_review")
+    at = timezone.now() + timedelta(minutes=1)
+    services.publish_statement(statement=statement, by=publisher, at=at)
+    assert services.publish_due_statements(now=at) == 1
+    entry = AuditEntry.objects.get(action="statement.publish")
+    assert entry.actor is None
+    assert entry.details["source"] == "beat"
+    assert (entry.details["from"], entry.details["to"]) == ("scheduled", "published")
+
+
+def test_beat_publishes_through_the_transition_table(publisher, monkeypatch):
+    statement = make_statement(status="in_review")
+    at = timezone.now() + timedelta(minutes=1)
+    services.publish_statement(statement=statement, by=publisher, at=at)
+    # Were scheduled -> published not allowed, beat could not do it either.
+    monkeypatch.setitem(
+        services.TRANSITIONS, Statement.Status.SCHEDULED, {Statement.Status.DRAFT}
+    )
+    with pytest.raises(services.WorkflowError):
+        services.publish_due_statements(now=at)
+    statement.refresh_from_db()
+    assert statement.status == "scheduled"
+    assert not AuditEntry.objects.filter(action="statement.publish").exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "target"),
+    [
+        ("draft", "published"),
+        ("draft", "scheduled"),
+        ("withdrawn", "published"),
+        ("published", "in_review"),
+    ],
+)
+def test_the_site_cannot_make_a_move_the_table_forbids(status, target):
+    statement = make_statement(status=status)
+    before = AuditEntry.objects.count()
+    with pytest.raises(services.WorkflowError):
+        services.move_statement_as_site(
+            statement=statement,
+            to=target,
+            source="test",
+            at=timezone.now() + timedelta(days=1),
+        )
+    statement.refresh_from_db()
+    assert statement.status == status
+    assert AuditEntry.objects.count() == before
+
+
+def test_the_site_moves_a_statement_along_the_table_with_no_actor():
+    statement = make_statement(status="draft")
+    statement = services.move_statement_as_site(
+        statement=statement, to="in_review", source="test"
+    )
+    statement = services.move_statement_as_site(
+        statement=statement, to="published", source="test"
+    )
+    statement.refresh_from_db()
+    assert statement.status == "published" and statement.publish_at is not None
+    entries = AuditEntry.objects.order_by("id")
+    assert [(e.action, e.actor, e.details["source"]) for e in entries] == [
+        ("statement.submit", None, "test"),
+        ("statement.publish", None, "test"),
+    ]

@@ -8,11 +8,12 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ima_site.models import record_audit_entry
 from ima_site.roles import ensure_roles
 from statements.importer import collect_files, import_files
 from statements.models import Statement
+from statements.services import move_statement_as_site
 
 DEMO_FOLDER = Path(settings.BASE_DIR) / "demo" / "statements"
 # The demo statement that shows a scheduled publication, a few days ahead.
@@ -45,18 +46,19 @@ class Command(BaseCommand):
     @transaction.atomic
     def _schedule_demo_statement(self, first_time: bool) -> None:
         # Imported as a draft the first time only; later runs leave it as it is,
-        # published by beat in the meantime or not.
+        # published by beat in the meantime or not. It takes the workflow's path
+        # (review, then schedule) with the site as actor, as an organizer's would.
         statement = Statement.objects.filter(slug=SCHEDULED_SLUG).first()
         if statement is None or not first_time or statement.status != "draft":
             return
-        statement.status = Statement.Status.SCHEDULED
-        statement.publish_at = timezone.now() + timedelta(days=3)
-        statement.save(update_fields=["status", "publish_at", "updated_at"])
-        record_audit_entry(
-            actor=None,
-            action="statement.schedule",
-            obj=statement,
-            details={"publish_at": statement.publish_at.isoformat(), "source": "demo"},
+        statement = move_statement_as_site(
+            statement=statement, to=Statement.Status.IN_REVIEW, source="demo"
+        )
+        move_statement_as_site(
+            statement=statement,
+            to=Statement.Status.SCHEDULED,
+            source="demo",
+            at=timezone.now() + timedelta(days=3),
         )
 
     def _organizer(self, password_file: Path) -> None:
@@ -74,9 +76,17 @@ class Command(BaseCommand):
             user.save()
             ensure_roles(Group, Permission)
             user.groups.set(Group.objects.filter(name__in=["Editors", "Publishers"]))
+        # Publishers must log in with a second factor. The demo organizer gets an
+        # authenticator app of its own (kept if one was set up from the admin), and
+        # a command prints its codes, so a newcomer needs no phone to look around.
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="Demo app", confirmed=True)
         password = password_file.read_text().strip()
+        # One line: the two-factor step is part of the login it describes.
         self.stdout.write(
             self.style.SUCCESS(
-                f"Organizer login: {ORGANIZER} / {password}  (editor and publisher)"
+                f"Organizer login: {ORGANIZER} / {password}  (editor and publisher), "
+                "then a two-factor code from `.venv/bin/python -m ima_site.localdev "
+                f"manage totp_code {ORGANIZER}`"
             )
         )

@@ -1,0 +1,558 @@
+"""The site cannot be used to send spam, and its limits hold under concurrency."""
+
+import http.client
+import threading
+import time as clock
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.core import mail, signing
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from ima_site.models import OutboxMessage
+from signatories import services
+from signatories.forms import FORM_TOKEN_SALT, SignForm, new_form_token
+from signatories.models import (
+    KnownRecipient,
+    RecipientDay,
+    Signature,
+    SigningAttempt,
+    UsedFormToken,
+)
+from signatories.services import SignerData, recipients
+from tests.factories import make_statement
+from tests.signatories.conftest import form_data, link_from, send_outbox
+from tests.test_settings import start
+
+TYPED = {
+    "kind": "organization",
+    "name": "Qzxname Typedperson",
+    "organization": "Qzxorg Typed Union",
+    "role": "Qzxrole Typed",
+    "city": "Qzxcity Typed",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_minimum_fill_time(settings):
+    settings.SIGNING_MIN_SECONDS = 0
+
+
+def sign(client, statement, ip="198.51.100.7", **overrides):
+    return client.post(
+        f"/statements/{statement.slug}/sign/",
+        form_data(client, statement, **overrides),
+        REMOTE_ADDR=ip,
+    )
+
+
+def statements(count: int):
+    return [
+        make_statement(slug=f"s{i}", accepts_signatures=True) for i in range(count)
+    ]
+
+
+def whole_email(email) -> str:
+    return "\n".join([email.subject, email.body, email.alternatives[0][0]])
+
+
+def due_now() -> int:
+    return OutboxMessage.objects.filter(
+        status="queued", next_attempt_at__lte=timezone.now()
+    ).count()
+
+
+def tomorrow_midnight() -> datetime:
+    return datetime.combine(
+        timezone.now().date() + timedelta(days=1), time.min, tzinfo=UTC
+    )
+
+
+# --- 1. Nothing the signer typed goes to an unconfirmed address -------------------
+
+
+@pytest.mark.django_db
+def test_emails_to_an_unconfirmed_address_carry_nothing_the_signer_typed(
+    client, open_statement
+):
+    assert sign(client, open_statement, **TYPED).status_code == 303
+    [confirmation] = send_outbox()
+    Signature.objects.update(created_at=timezone.now() - timedelta(days=3))
+    assert services.send_reminders() == 1
+    [reminder] = send_outbox()
+    assert "Reminder" in reminder.subject
+    for email in (confirmation, reminder):
+        text = whole_email(email)
+        assert "Qzx" not in text  # in every typed field, in none of the emails
+        # The organizer's text may be there: the statement's title.
+        assert "Stop the raids on migrant workers" in text
+        assert "/s/confirm/" in email.body
+
+
+@pytest.mark.django_db
+def test_the_already_signed_notice_names_only_what_the_address_confirmed(
+    client, open_statement
+):
+    sign(client, open_statement, name="Ana Reyes")
+    [email] = send_outbox()
+    client.post(urlsplit(link_from(email, "confirm")).path)
+    sign(client, open_statement, name="Qzx Spam Text")
+    [notice] = send_outbox()
+    assert "already signed" in notice.body
+    assert "Ana Reyes" in notice.body
+    assert "Qzx" not in whole_email(notice)
+
+
+# --- 2. At most three emails a day to an address that never confirmed --------------
+
+
+@pytest.mark.django_db
+def test_an_address_gets_at_most_three_emails_a_day_whatever_the_statements(client):
+    for statement in statements(5):
+        assert sign(client, statement, email="victim@example.org").status_code == 303
+    assert len(send_outbox()) == 3
+    waiting = OutboxMessage.objects.filter(status="queued")
+    assert waiting.count() == 2  # never dropped: they wait for the next day
+    assert {m.next_attempt_at for m in waiting} == {tomorrow_midnight()}
+    assert all(m.recipient is not None for m in waiting)
+    [today, tomorrow] = RecipientDay.objects.order_by("day")
+    assert (today.emails, tomorrow.emails) == (3, 2)
+    assert tomorrow.day == today.day + timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_the_waiting_email_goes_out_the_next_day(client):
+    for statement in statements(4):
+        sign(client, statement, email="victim@example.org")
+    assert len(send_outbox()) == 3
+    assert send_outbox() == []
+    # The next day has come.
+    OutboxMessage.objects.filter(status="queued").update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    [late] = send_outbox()
+    assert late.to == ["victim@example.org"]
+
+
+@pytest.mark.django_db
+def test_plus_tags_and_case_do_not_buy_more_emails(client):
+    for i, statement in enumerate(statements(5)):
+        sign(client, statement, email=f"Victim+{i}@Example.org")
+    assert len(send_outbox()) == 3
+
+
+@pytest.mark.django_db
+def test_repeats_on_one_statement_count_against_the_cap(client, open_statement):
+    for name in ("One", "Two", "Three", "Four"):
+        sign(client, open_statement, email="victim@example.org", name=name)
+    assert len(send_outbox()) == 3
+
+
+@pytest.mark.django_db
+def test_an_address_that_confirmed_is_not_capped(client):
+    first, *others = statements(6)
+    sign(client, first, email="ana@example.org")
+    [email] = send_outbox()
+    client.post(urlsplit(link_from(email, "confirm")).path)
+    assert KnownRecipient.objects.count() == 1
+    for statement in others:
+        sign(client, statement, email="ana@example.org")
+    assert len(send_outbox()) == 5
+
+
+@pytest.mark.django_db
+def test_the_cap_keeps_no_address_in_clear(client, open_statement):
+    sign(client, open_statement, email="canary.4471@example.org")
+    [email] = send_outbox()
+    client.post(urlsplit(link_from(email, "confirm")).path)
+    with connection.cursor() as cursor:
+        for table in ("signatories_recipientday", "signatories_knownrecipient",
+                      "signatories_usedformtoken"):  # fmt: skip
+            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608
+            rows = cursor.fetchall()
+            assert rows, table
+            dump = repr(rows).encode()
+            assert b"canary" not in dump.lower(), table
+            assert b"example.org" not in dump, table
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cap_is_exact_when_many_sign_with_one_address_at_once():
+    many = statements(12)
+    barrier = threading.Barrier(len(many))
+
+    def sign_one(statement):
+        try:
+            barrier.wait()
+            services.sign_statement(
+                statement=statement,
+                data=SignerData(name="A", email="victim@example.org", country="PH"),
+                client_ip=None,
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(many)) as pool:
+        list(pool.map(sign_one, many))
+    days = {}
+    for message in OutboxMessage.objects.all():
+        days.setdefault(message.next_attempt_at.date(), 0)
+        days[message.next_attempt_at.date()] += 1
+    assert sorted(days.values()) == [3, 3, 3, 3]
+    assert list(RecipientDay.objects.values_list("emails", flat=True)) == [3] * 4
+
+
+@pytest.mark.django_db
+def test_retention_drops_past_day_counts_and_old_form_tokens():
+    today = timezone.now().date()
+    for age in (0, 1, 2, 3, 10):
+        RecipientDay.objects.create(
+            address_hash=f"h{age}", day=today - timedelta(days=age), emails=3
+        )
+    young = UsedFormToken.objects.create(nonce_hash="young")
+    old = UsedFormToken.objects.create(nonce_hash="old")
+    UsedFormToken.objects.filter(pk=old.pk).update(
+        used_at=timezone.now() - timedelta(days=4)
+    )
+    done = services.apply_retention()
+    assert done["email_days"] == 2
+    assert done["form_tokens"] == 1
+    assert sorted(RecipientDay.objects.values_list("address_hash", flat=True)) == [
+        "h0", "h1", "h2",
+    ]  # fmt: skip
+    assert list(UsedFormToken.objects.all()) == [young]
+
+
+# --- 3. Bot holds get no email; limit holds get theirs on release ------------------
+
+
+def held_reason() -> str:
+    return Signature.objects.get().hold_reason
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"website": "http://spam.example"}, "honeypot"),
+        ({"started": ""}, "no-form-token"),
+        ({"started": "forged"}, "no-form-token"),
+        # A token of the kind made before tokens named their statement.
+        ({"started": signing.dumps(0.0, salt=FORM_TOKEN_SALT)}, "no-form-token"),
+    ],
+)
+def test_a_bot_gets_no_email(client, open_statement, change, reason):
+    assert sign(client, open_statement, **change).status_code == 303
+    assert held_reason() == reason
+    assert send_outbox() == []
+    # Not later either: held signatures get no reminder.
+    Signature.objects.update(created_at=timezone.now() - timedelta(days=3))
+    assert services.send_reminders() == 0
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+def test_a_form_token_is_good_for_its_own_statement_only(client, open_statement):
+    other = make_statement(slug="other", accepts_signatures=True)
+    token = form_data(client, other)["started"]
+    sign(client, open_statement, started=token)
+    assert held_reason() == "foreign-form-token"
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+def test_a_form_token_is_good_once(client, open_statement):
+    data = form_data(client, open_statement)
+    url = f"/statements/{open_statement.slug}/sign/"
+    first = client.post(url, data)
+    again = client.post(url, {**data, "email": "second@example.org"})
+    assert first.status_code == again.status_code == 303
+    assert first["Location"] == again["Location"]
+    reasons = dict(Signature.objects.values_list("email_hash", "hold_reason"))
+    assert sorted(reasons.values()) == ["", "reused-form-token"]
+    [email] = send_outbox()
+    assert email.to == ["ana@example.org"]
+    assert UsedFormToken.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_expired_form_token_is_held(client, open_statement, monkeypatch):
+    token = new_form_token(open_statement)
+    monkeypatch.setattr(
+        "signatories.forms.FORM_TOKEN_MAX_AGE", -1
+    )  # every token is too old
+    sign(client, open_statement, started=token)
+    assert held_reason() == "expired-form-token"
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+def test_a_fast_fill_is_held_and_emailed_once_released(
+    client, open_statement, settings, publisher
+):
+    settings.SIGNING_MIN_SECONDS = 60
+    sign(client, open_statement)
+    assert held_reason() == "too-fast"
+    assert send_outbox() == []
+    signature = Signature.objects.get()
+    services.release_signatures(ids=[signature.pk], by=publisher)
+    [email] = send_outbox()
+    assert email.to == ["ana@example.org"]
+    client.post(urlsplit(link_from(email, "confirm")).path)
+    services.apply_count_events()
+    assert services.statement_counts(open_statement)["total"] == 1
+    # Released once: releasing again sends nothing more; and no reminder follows.
+    services.release_signatures(ids=[signature.pk], by=publisher)
+    Signature.objects.update(created_at=timezone.now() - timedelta(days=3))
+    services.send_reminders()
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+def test_a_signature_held_by_a_limit_is_emailed_once_released(
+    client, open_statement, settings, publisher
+):
+    settings.SIGNING_LIMITS = {**settings.SIGNING_LIMITS, "network_minute": 1}
+    sign(client, open_statement, email="first@example.org")
+    sign(client, open_statement, email="second@example.org")
+    held = Signature.objects.get(is_held=True)
+    assert held.hold_reason == "network-burst"
+    assert [e.to for e in send_outbox()] == [["first@example.org"]]
+    services.release_signatures(ids=[held.pk], by=publisher)
+    assert [e.to for e in send_outbox()] == [["second@example.org"]]
+
+
+@pytest.mark.django_db
+def test_signing_again_while_held_sends_nothing(client, open_statement, publisher):
+    sign(client, open_statement, website="filled")
+    sign(client, open_statement)  # the same address, a clean post this time
+    assert Signature.objects.get().is_held
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+def test_the_api_shares_the_honeypot_and_the_limits_but_has_no_fill_time(
+    open_statement, settings
+):
+    settings.SIGNING_MIN_SECONDS = 60
+    url = f"/api/v1/statements/{open_statement.slug}/signatures/"
+    person = {"name": "Budi", "email": "budi@example.org", "country": "ID"}
+    api = APIClient()
+    assert api.post(url, person, format="json").status_code == 202
+    assert not Signature.objects.get().is_held  # no form, no fill time
+    assert len(send_outbox()) == 1
+    bot = {**person, "email": "bot@example.net", "website": "x"}
+    assert api.post(url, bot, format="json").status_code == 202
+    assert Signature.objects.get(is_held=True).hold_reason == "honeypot"
+    assert send_outbox() == []
+    settings.SIGNING_LIMITS = {**settings.SIGNING_LIMITS, "network_minute": 2}
+    third = {**person, "email": "third@example.org"}
+    assert api.post(url, third, format="json").status_code == 202
+    assert Signature.objects.filter(hold_reason="network-burst").count() == 1
+    assert send_outbox() == []
+
+
+# --- 4. The web-address check ------------------------------------------------------
+
+ADDRESS_LIKE = [
+    "evil\u2024com",  # one dot leader
+    "evil\ufe52com",  # small full stop
+    "evil\uff0ecom",  # full-width full stop
+    "evil。com",
+    "evil[.]com",
+    "evil(dot)com",
+    "evil . com",
+    "evil .com",
+    "1.2.3.4/x",
+    "Visit 203.0.113.9",
+    "пример.рф",
+    "bücher.de",
+    "ｅｖｉｌ．ｃｏｍ",  # full-width letters
+    "ｗｗｗ．example",
+    "https://x",
+    "bit.ly/x",
+]
+REAL_NAMES = [
+    "J. Smith",
+    "Ma. Teresa Cruz",
+    "Ma. del Rosario Santos",
+    "St. John",
+    "Dr. Ali",
+    "Sta. Rosa",
+    "H.H.",
+    "محمد عبد الله",
+    "王小明",
+    "阿沛·阿旺晋美",
+    "สมชาย ใจดี",
+    "Nguyễn Thị Minh Khai",
+    "O'Brien-Smith Jr.",
+]
+
+
+def form_errors(statement, **fields) -> dict:
+    data = {
+        "kind": "person", "name": "Ana Reyes", "email": "ana@example.org",
+        "country": "PH", "display": "full", "language": "en",
+        "started": new_form_token(statement), "website": "",
+    }  # fmt: skip
+    data.update(fields)
+    form = SignForm(data, statement=statement)
+    form.is_valid()
+    return form.errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", ADDRESS_LIKE)
+@pytest.mark.parametrize("field", ["name", "organization", "role", "city"])
+def test_text_that_reads_as_a_web_address_is_refused(open_statement, field, text):
+    errors = form_errors(open_statement, **{field: text})
+    assert "web address" in " ".join(errors.get(field, [])), (field, text)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", REAL_NAMES)
+def test_real_names_are_accepted(open_statement, name):
+    assert form_errors(open_statement, name=name, city=name) == {}
+
+
+@pytest.mark.django_db
+def test_a_look_alike_address_is_refused_through_the_page(client, open_statement):
+    response = sign(client, open_statement, name="Visit evil\u2024com")
+    assert response.status_code == 400
+    assert "cannot contain a web address" in response.content.decode()
+    assert not Signature.objects.exists()
+
+
+# --- 5. Limits exact under concurrency, against the real server ---------------------
+
+
+def post_in_parallel(live_server, statement, bodies, headers_for=lambda i: {}):
+    """POST every body at once (a barrier), each on its own connection."""
+    address = urlsplit(live_server.url)
+    barrier = threading.Barrier(len(bodies))
+
+    def post(index):
+        barrier.wait()
+        # The test server listens with a short queue (10), and shares the GIL with
+        # the 60 clients: a connection it could not take in time is reset before
+        # any of the request is read (the counts below check that), so try again.
+        for attempt in range(20):
+            conn = http.client.HTTPConnection(
+                address.hostname, address.port, timeout=60
+            )
+            try:
+                conn.request(
+                    "POST", f"/statements/{statement.slug}/sign/",
+                    body=urlencode(bodies[index]),
+                    headers={"Content-Type": "application/x-www-form-urlencoded",
+                             **headers_for(index)},
+                )  # fmt: skip
+                response = conn.getresponse()
+                response.read()
+                return response.status
+            except (ConnectionResetError, ConnectionRefusedError):
+                clock.sleep(0.05 * (attempt + 1))
+            finally:
+                conn.close()
+        return "no connection"
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(post, range(len(bodies))))
+
+
+def body(statement, email: str) -> dict:
+    return {
+        "kind": "person", "name": "Parallel Signer", "email": email, "country": "PH",
+        "display": "full", "language": "en", "website": "",
+        "started": new_form_token(statement),
+    }  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sixty_parallel_posts_from_one_network_leave_exactly_the_limit_unheld(
+    live_server, settings
+):
+    settings.SIGNING_LIMITS = {
+        **dict.fromkeys(settings.SIGNING_LIMITS, 10**6), "network_minute": 30,
+    }  # fmt: skip
+    statement = make_statement(slug="flood", accepts_signatures=True)
+    bodies = [body(statement, f"p{i}@example.org") for i in range(60)]
+    statuses = post_in_parallel(live_server, statement, bodies)
+    assert statuses == [303] * 60
+    signatures = Signature.objects.filter(statement=statement)
+    assert signatures.count() == 60
+    # Each post was handled once (a reset connection had not been read).
+    assert SigningAttempt.objects.filter(statement=statement).count() == 60
+    assert signatures.filter(is_held=False).count() == 30
+    assert set(
+        signatures.filter(is_held=True).values_list("hold_reason", flat=True)
+    ) == {"network-burst"}
+    # Within the minute nothing more gets through, one at a time either.
+    late = [body(statement, "late@example.org")]
+    assert post_in_parallel(live_server, statement, late) == [303]
+    assert signatures.filter(is_held=False).count() == 30
+    # And the held ones got no email.
+    emails = OutboxMessage.objects.filter(object_id__in=signatures.values("id"))
+    assert emails.filter(status="queued").count() == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_posts_from_many_networks_hold_the_domain_limit_exactly(
+    live_server, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.SIGNING_LIMITS = {
+        **dict.fromkeys(settings.SIGNING_LIMITS, 10**6), "domain_minute": 10,
+    }  # fmt: skip
+    statement = make_statement(slug="domain-flood", accepts_signatures=True)
+    bodies = [body(statement, f"p{i}@small-ngo.example") for i in range(30)]
+    statuses = post_in_parallel(
+        live_server, statement, bodies,
+        headers_for=lambda i: {"X-Forwarded-For": f"203.0.{i}.9"},
+    )  # fmt: skip
+    assert statuses == [303] * 30
+    signatures = Signature.objects.filter(statement=statement)
+    assert signatures.filter(is_held=False).count() == 10
+    assert len(set(signatures.values_list("network_hash", flat=True))) == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_form_token_posted_many_times_at_once_is_used_once(live_server, settings):
+    settings.SIGNING_LIMITS = dict.fromkeys(settings.SIGNING_LIMITS, 10**6)
+    statement = make_statement(slug="replay", accepts_signatures=True)
+    token = new_form_token(statement)
+    bodies = [{**body(statement, f"r{i}@example.org"), "started": token}
+              for i in range(10)]  # fmt: skip
+    assert post_in_parallel(live_server, statement, bodies) == [303] * 10
+    reasons = sorted(
+        Signature.objects.filter(statement=statement).values_list(
+            "hold_reason", flat=True
+        )
+    )
+    assert reasons == [""] + ["reused-form-token"] * 9
+
+
+# --- 6. Behind a proxy, the proxy count must be set ---------------------------------
+
+
+def test_behind_a_proxy_without_a_proxy_count_the_site_refuses_to_start():
+    result = start(DJANGO_BEHIND_PROXY="1", TRUSTED_PROXY_COUNT="0")
+    assert result.returncode != 0
+    assert "DJANGO_BEHIND_PROXY=1 but TRUSTED_PROXY_COUNT=0" in result.stderr
+    unset = start(DJANGO_BEHIND_PROXY="1", TRUSTED_PROXY_COUNT=None)
+    assert "TRUSTED_PROXY_COUNT" in unset.stderr and unset.returncode != 0
+    assert start(DJANGO_BEHIND_PROXY="1", TRUSTED_PROXY_COUNT="1").returncode == 0
+    assert start(DJANGO_BEHIND_PROXY="0", TRUSTED_PROXY_COUNT="0").returncode == 0
+
+
+def test_recipient_hash_is_one_per_inbox():
+    same = {
+        recipients.recipient_hash(a)
+        for a in ("victim@example.org", " Victim+x@EXAMPLE.org", "victim+y@example.org")
+    }
+    assert len(same) == 1
+    assert recipients.recipient_hash("other@example.org") not in same
