@@ -53,7 +53,11 @@ def client_network(request: HttpRequest) -> str | None:
 
 
 def username_hash(username: str | None) -> str | None:
-    return keyed_hash("login-username", username) if username else None
+    if not username:
+        return None
+    # A lone surrogate (possible in JSON) cannot be encoded to hash it.
+    text = username.encode("utf-8", "replace").decode()
+    return keyed_hash("login-username", text)
 
 
 def cool_off(request: HttpRequest | None = None) -> timedelta:
@@ -113,7 +117,7 @@ class AuditLogHandler(AbstractAxesHandler, AxesBaseHandler):
         username: str | None = None,
         ip_or_username: bool = False,
     ) -> int:
-        """Lift lock-outs (axes' reset commands) with an audit entry; deletes nothing."""
+        """Lift lock-outs (axes' reset commands): an audit entry, nothing deleted."""
         network = None
         if ip_address:
             network = keyed_hash("network", network_prefix(ip_address))

@@ -57,6 +57,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Organizers make and revoke their own tokens here; each sees only their own
     (superusers see everyone's). A token's value is shown once, when it is made."""
 
+    form = ApiTokenForm
     list_display = ["name", "user", "created", "expiry"]
     list_select_related = ["user"]
     fields = ["name"]
@@ -85,15 +86,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return BoundForm
 
     def has_add_permission(self, request):
-        return super().has_add_permission(request) and tokens.is_organizer(
-            request.user
-        )
+        return super().has_add_permission(request) and tokens.is_organizer(request.user)
 
     def has_change_permission(self, request, obj=None):
         return False  # a token is never edited: revoke it and make another
 
     def _owns(self, request, obj) -> bool:
-        return obj is None or request.user.is_superuser or obj.user_id == request.user.pk
+        return (
+            obj is None or request.user.is_superuser or obj.user_id == request.user.pk
+        )
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and self._owns(request, obj)
@@ -102,10 +103,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and self._owns(request, obj)
 
     def save_model(self, request, obj, form, change):
-        obj, request.new_api_token = tokens.create_api_token(
+        token, request.new_api_token = tokens.create_api_token(
             user=request.user, name=form.cleaned_data["name"]
         )
-        form.instance = obj
+        # The admin goes on with obj (its log entry, response_add): make it the
+        # saved row.
+        for field in ApiToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(token, field.attname))
+        obj._state.adding = False
 
     def response_add(self, request, obj, post_url_continue=None):
         # The value exists only in this response: it is stored as a hash, and not

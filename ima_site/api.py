@@ -1,5 +1,8 @@
 """What every endpoint of the API shares: how bodies are read, how errors look."""
 
+import re
+
+from django.core.validators import RegexValidator
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
@@ -69,6 +72,20 @@ class JSONObjectParser(JSONParser):
         return data
 
 
+class PatternValidator(RegexValidator):
+    """A regex as JSON Schema reads a pattern: a final $ is the very end of the
+    string (Python's $ also lets a trailing newline through). drf-spectacular puts
+    the pattern in the schema as written."""
+
+    def __init__(self, pattern: str, message):
+        super().__init__(pattern, message=message)
+        self.python_regex = re.compile(re.sub(r"\$$", r"\\Z", pattern))
+
+    def __call__(self, value):
+        if not isinstance(value, str) or not self.python_regex.search(value):
+            raise serializers.ValidationError(self.message, code=self.code)
+
+
 class StrictCharField(serializers.CharField):
     """A string, and only a string: DRF's CharField also takes numbers."""
 
@@ -120,7 +137,9 @@ def error(description: str) -> OpenApiResponse:
 
 
 BAD_REQUEST = error("A field, a parameter or the body is wrong; the answer names it.")
-UNAUTHORIZED = error("The token is missing, wrong, expired, or its user is no longer an organizer.")  # fmt: skip
+UNAUTHORIZED = error(
+    "The token is missing, wrong or expired, or its user is no longer an organizer."
+)
 FORBIDDEN = error("The user may not do this.")
 NOT_FOUND = error("No such statement, or no such page.")
 UNSUPPORTED = error("The body is not JSON (Content-Type: application/json).")

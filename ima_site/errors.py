@@ -35,8 +35,9 @@ IP_SUBSTITUTE = "[IP address removed]"
 
 def _ip_or_same(match: re.Match) -> str:
     text = match.group(0)
-    if not any(c.isalnum() for c in text):
-        return text  # "::" alone: slicing syntax in a source line, not an address
+    if ":" in text and sum(1 for group in text.split(":") if group) < 2:
+        # "::", "::2": slicing in a source line, or the loopback; nobody's address.
+        return text
     try:
         ipaddress.ip_address(text)
     except ValueError:

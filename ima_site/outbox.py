@@ -184,7 +184,7 @@ def send_message(message_id: int) -> str:
     recipient = decrypt(message.recipient)
     with override(message.language):
         rendered = RENDERERS[message.kind](message.object_id) if recipient else None
-    if rendered is None:
+    if rendered is None or recipient is None:
         OutboxMessage.objects.filter(pk=message_id).update(
             status=OutboxMessage.Status.CANCELLED, recipient=None
         )

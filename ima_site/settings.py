@@ -42,8 +42,10 @@ CSRF_TRUSTED_ORIGINS = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # The public address of the site, used where a URL leaves the request: feeds read
 # by aggregators, e-mails, Open Graph tags shared on social media. On a laptop it
 # follows PORT, the port `make run` serves on, so links in e-mails reach that server.
-_local_site_url = f"http://127.0.0.1:{env.get_int('PORT', 8000, minimum=1)}"
-SITE_URL = env.get_str("SITE_URL", _local_site_url if DEBUG else "").rstrip("/")
+SITE_URL = env.get_str("SITE_URL")
+if not SITE_URL and DEBUG:
+    SITE_URL = f"http://127.0.0.1:{env.get_int('PORT', 8000, minimum=1)}"
+SITE_URL = SITE_URL.rstrip("/")
 if not SITE_URL:
     raise ImproperlyConfigured(
         "SITE_URL is not set: give the public address, such as https://ima.example.org."
@@ -359,7 +361,9 @@ LOGIN_URL = "admin:login"
 # After this many failed logins for one username from one network within the
 # cool-off period, that username is refused from that network for the period.
 AXES_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = timedelta(minutes=env.get_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env.get_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Axes' "IP address" is the keyed hash of the client's network prefix (behind the
 # proxies of TRUSTED_PROXY_COUNT), and its records are our audit entries: axes'
@@ -405,7 +409,10 @@ REST_FRAMEWORK = {
 # Organizers' API tokens (django-rest-knox, stored hashed, in ima_site.ApiToken):
 # each expires this many days after it is made; make a new one then.
 API_TOKEN_DAYS = env.get_int("API_TOKEN_DAYS", 90, minimum=1)
-KNOX_TOKEN_MODEL = "ima_site.ApiToken"
+KNOX_TOKEN_MODEL = "ima_site.ApiToken"  # noqa: S105 - a model, not a secret
+# knox's own migrations would make a table for its AuthToken even though ours
+# replaces it (they do not mark the model swappable); nothing of knox's is stored.
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=API_TOKEN_DAYS),
     "AUTH_HEADER_PREFIX": "Token",

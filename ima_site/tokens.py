@@ -24,7 +24,7 @@ TOKEN_SHAPE = re.compile(rb"[0-9a-f]{64}")
 
 
 def is_organizer(user) -> bool:
-    """Active staff in one of the roles' groups (or a superuser): who may hold tokens."""
+    """Active staff in a role's group, or a superuser: who may hold tokens."""
     if not (user.is_active and user.is_staff):
         return False
     return user.is_superuser or user.groups.filter(name__in=ROLES).exists()
@@ -58,7 +58,8 @@ class OrganizerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return build_bearer_security_scheme_object(
-            header_name="Authorization", token_prefix="Token"
+            header_name="Authorization",
+            token_prefix="Token",  # noqa: S106 - the header's scheme, not a secret
         )
 
 

@@ -100,9 +100,7 @@ def secret_text(device: TOTPDevice) -> str:
 
 def qr_svg(text: str) -> SafeString:
     """A QR code as inline SVG, made here: no script, no request to another host."""
-    image = qrcode.make(
-        text, image_factory=qrcode.image.svg.SvgPathFillImage, border=2
-    )
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, border=2)
     # Our own markup from the library (the text is only encoded in the path).
     return mark_safe(image.to_string(encoding="unicode"))  # noqa: S308
 
@@ -365,7 +363,9 @@ def set_up(request):
     form = AppCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         throttled = not device.verify_is_allowed()[0]
-        codes = set_up_two_factor(user=user, device=device, code=form.cleaned_data["code"])
+        codes = set_up_two_factor(
+            user=user, device=device, code=form.cleaned_data["code"]
+        )
         if codes is not None:
             _complete_login(request, device)
             return _render(

@@ -86,7 +86,7 @@ def _read_signed(token: str, action: str) -> tuple[str, str] | None:
         data = signing.loads(
             token,
             salt=f"signature-{action}",
-            max_age=LIFETIMES[action].total_seconds(),
+            max_age=LIFETIMES[action],
         )
     except signing.BadSignature:
         return None

@@ -1,11 +1,10 @@
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries as country_registry
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
-from ima_site.api import StrictBooleanField, StrictCharField
+from ima_site.api import PatternValidator, StrictBooleanField, StrictCharField
 from signatories.models import Signature
 
 # The API states its rules for public text exactly, in its schema, as patterns a
@@ -69,7 +68,7 @@ def public_text(*, max_length: int, required: bool, pattern: str, help_text: str
         max_length=max_length,
         required=required,
         trim_whitespace=False,
-        validators=[RegexValidator(pattern, message=NAME_RULE)],
+        validators=[PatternValidator(pattern, NAME_RULE)],
         help_text=help_text,
     )
 
@@ -94,8 +93,12 @@ class SignatureRequestSerializer(serializers.Serializer):
     organization = public_text(
         max_length=160, required=False, pattern=TEXT_PATTERN, help_text=""
     )
-    role = public_text(max_length=120, required=False, pattern=TEXT_PATTERN, help_text="")
-    city = public_text(max_length=120, required=False, pattern=TEXT_PATTERN, help_text="")
+    role = public_text(
+        max_length=120, required=False, pattern=TEXT_PATTERN, help_text=""
+    )
+    city = public_text(
+        max_length=120, required=False, pattern=TEXT_PATTERN, help_text=""
+    )
     display = serializers.ChoiceField(
         choices=Signature.Display.choices, default=Signature.Display.FULL
     )

@@ -25,7 +25,8 @@ from statements.parts import PagePart, Slot
 from statements.views import render_statement, statement_for_page
 
 LIST_PAGE_SIZE = 100
-# A country with fewer signers than this shows "<5": small numbers can point to people.
+# A country with fewer signers than this is "not shown": small numbers can point to
+# people.
 SMALL_COUNT = 5
 COUNT_CACHE_SECONDS = 5
 

@@ -1,12 +1,10 @@
 from django.conf import settings
 from django.conf.locale import LANG_INFO
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
-from django_countries import countries as country_registry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ima_site.api import StrictCharField
+from ima_site.api import PatternValidator, StrictCharField
 from ima_site.languages import EXTRA_LANGUAGES, is_known_language
 from statements.models import Link, MediaContact, Statement, StatementVersion
 
@@ -15,7 +13,6 @@ CONTENT_LANGUAGES = sorted(
 )
 
 
-@extend_schema_field({"type": "string", "pattern": "^[0-9]+$"})
 class DigitsIntegerField(serializers.IntegerField):
     """An integer in a query string, written in ASCII digits only: int() would also
     take " 2026", "٢٠٢٦" and "2026.0", which the schema's integer does not allow."""
@@ -26,22 +23,37 @@ class DigitsIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class SearchField(StrictCharField):
+    """Any text: PostgreSQL cannot hold a NUL, and as a separator it changes no
+    search, so it becomes a space (before DRF's validator would refuse it)."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).replace("\x00", " ")
+
+
 class StatementFilterSerializer(serializers.Serializer):
     """The list's query parameters: the web list's filters, over every value they
     can take. The web form offers only what public statements use; the API answers a
     country or year without statements with an empty list."""
 
-    search = StrictCharField(
+    search = SearchField(
         required=False, allow_blank=True, max_length=200, help_text="Full-text search."
     )
     kind = serializers.ChoiceField(choices=Statement.Kind.choices, required=False)
-    country = serializers.ChoiceField(
-        choices=list(country_registry), required=False, help_text="ISO 3166-1 alpha-2."
+    # A code that no statement names (or no country has) matches nothing.
+    country = StrictCharField(
+        required=False,
+        trim_whitespace=False,
+        validators=[
+            PatternValidator("^[A-Z]{2}$", _("A country's ISO code, such as MY."))
+        ],
+        help_text="ISO 3166-1 alpha-2, in capitals.",
     )
     topic = StrictCharField(
         required=False,
+        trim_whitespace=False,
         max_length=80,
-        validators=[RegexValidator("^[-a-zA-Z0-9_]+$", _("A topic's slug."))],
+        validators=[PatternValidator("^[-a-zA-Z0-9_]+$", _("A topic's slug."))],
         help_text="Topic slug.",
     )
     year = DigitsIntegerField(
@@ -50,10 +62,6 @@ class StatementFilterSerializer(serializers.Serializer):
     language = serializers.ChoiceField(
         choices=CONTENT_LANGUAGES, required=False, help_text="Has a version in it."
     )
-
-    def validate_search(self, value: str) -> str:
-        # PostgreSQL text cannot hold NUL; as a separator it changes no search.
-        return value.replace("\x00", " ")
 
 
 class VersionSerializer(serializers.ModelSerializer):

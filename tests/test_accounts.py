@@ -9,6 +9,7 @@ from django.contrib.auth import SESSION_KEY
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
@@ -148,10 +149,13 @@ def test_behind_the_proxy_each_visitor_is_counted_by_their_own_network(
     proxy = {"address": "10.0.0.1"}
     for _ in range(2):
         log_in(client, "organizer", WRONG, **proxy, HTTP_X_FORWARDED_FOR=HOME)
-    assert AuditEntry.objects.filter(
-        action="login.failed",
-        details__network=keyed_hash("network", "203.0.113.0/24"),
-    ).count() == 2
+    assert (
+        AuditEntry.objects.filter(
+            action="login.failed",
+            details__network=keyed_hash("network", "203.0.113.0/24"),
+        ).count()
+        == 2
+    )
     # The same proxy, another visitor: not locked out.
     assert (
         log_in(client, "organizer", **proxy, HTTP_X_FORWARDED_FOR=ELSEWHERE).status_code
@@ -182,7 +186,7 @@ def test_axes_reset_lifts_a_lock_out_with_an_audit_entry(client, settings):
 
 
 def test_a_publisher_without_an_app_is_sent_to_set_up_and_can_do_nothing_else(
-    client, draft
+    client, draft, published
 ):
     make_user("newcomer", groups=["Publishers"], two_factor=False)
     response = log_in(client, "newcomer", next_url="/admin/")
@@ -200,8 +204,13 @@ def test_a_publisher_without_an_app_is_sent_to_set_up_and_can_do_nothing_else(
     # Elsewhere the half-logged-in session counts for nothing.
     preview = reverse("statements:preview", args=[draft.slug])
     assert client.get(preview)["Location"].startswith(reverse("admin:login"))
-    assert client.get("/api/v1/signatures/").status_code in (401, 403, 404)
+    api = reverse("api-signatures", args=[published.slug])
+    assert client.get(api).status_code in (401, 403)
     assert client.get(set_up).status_code == 200
+    # The same request from a session past the second step is answered.
+    verified = Client()
+    verified.force_login(make_user("verified", groups=["Publishers"]))
+    assert verified.get(api).status_code == 200
 
 
 def test_set_up_shows_the_qr_code_as_inline_svg_and_the_secret_in_text(client):
@@ -242,7 +251,9 @@ def test_set_up_refuses_a_wrong_code_then_shows_ten_recovery_codes_once(client):
     assert "wait a little" in throttled.content.decode()
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0)
 
-    accepted = client.post(url, {"code": right[:3] + " " + right[3:], "next": "/admin/"})
+    accepted = client.post(
+        url, {"code": right[:3] + " " + right[3:], "next": "/admin/"}
+    )
     assert accepted.status_code == 200
     codes = accepted.context["codes"]
     assert len(codes) == 10 == len(set(codes))
@@ -257,7 +268,9 @@ def test_set_up_refuses_a_wrong_code_then_shows_ten_recovery_codes_once(client):
     assert not stored & {code.replace("-", "") for code in codes}
     dump = every_row_as_text()
     assert not any(code.replace("-", "") in dump for code in codes)
-    assert AuditEntry.objects.filter(action="two_factor.set_up", actor=newcomer).exists()
+    assert AuditEntry.objects.filter(
+        action="two_factor.set_up", actor=newcomer
+    ).exists()
     # The session is now verified: the admin opens.
     assert client.get("/admin/").status_code == 200
 
@@ -287,11 +300,8 @@ def test_login_asks_for_the_code_after_the_password(client):
 
 
 def test_an_app_code_is_good_only_once(client):
-    make_user("publisher", groups=["Publishers"])
-    publisher_code = totp_code(make_user("other", groups=["Publishers"]))
-    code = totp_code(
-        TOTPDevice.objects.get(user__username="publisher").user
-    )
+    publisher = make_user("publisher", groups=["Publishers"])
+    code = totp_code(publisher)
     log_in(client, "publisher")
     assert client.post(reverse("two_factor:verify"), {"code": code}).status_code == 302
     client.logout()
@@ -299,7 +309,7 @@ def test_an_app_code_is_good_only_once(client):
     again = client.post(reverse("two_factor:verify"), {"code": code})
     assert again.status_code == 200
     assert "used already" in again.content.decode()
-    assert publisher_code  # another user's code is their own business
+    assert client.get("/admin/").status_code == 302
 
 
 def test_a_recovery_code_works_once(client):
@@ -323,7 +333,9 @@ def test_a_recovery_code_works_once(client):
     assert client.get("/admin/").status_code == 302
     # A wrong code makes django-otp wait a moment; then the next code still works.
     publisher.staticdevice_set.update(throttling_failure_count=0)
-    assert client.post(reverse("two_factor:verify"), {"code": codes[1]}).status_code == 302
+    assert (
+        client.post(reverse("two_factor:verify"), {"code": codes[1]}).status_code == 302
+    )
 
 
 def test_new_recovery_codes_replace_the_old_ones(client):
@@ -334,9 +346,13 @@ def test_new_recovery_codes_replace_the_old_ones(client):
     assert StaticToken.objects.filter(device__user=publisher).count() == 10
     client.logout()
     log_in(client, "publisher")
-    assert client.post(reverse("two_factor:verify"), {"code": old[0]}).status_code == 200
+    assert (
+        client.post(reverse("two_factor:verify"), {"code": old[0]}).status_code == 200
+    )
     publisher.staticdevice_set.update(throttling_failure_count=0)
-    assert client.post(reverse("two_factor:verify"), {"code": new[0]}).status_code == 302
+    assert (
+        client.post(reverse("two_factor:verify"), {"code": new[0]}).status_code == 302
+    )
 
 
 def test_a_password_alone_cannot_move_the_second_factor_to_another_phone(client):
@@ -383,6 +399,16 @@ def test_a_code_that_is_not_a_code_gets_the_form_back(client):
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200
+
+
+def test_a_username_that_is_not_text_gets_the_login_form_back(client):
+    response = client.post(
+        reverse("admin:login"),
+        "username=%ED%A0%80&password=x",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert AuditEntry.objects.filter(action="login.failed").count() == 1
 
 
 # --- Preview ------------------------------------------------------------------------
@@ -437,3 +463,15 @@ def test_the_demo_organizer_login_tells_how_to_get_the_code(tmp_path, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DJANGO_DEBUG=1"):
         call_command("totp_code", "organizer")
+
+
+# --- Settings -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES"])
+def test_a_bad_login_throttle_setting_stops_start_up_naming_it(name):
+    from tests.test_settings import start
+
+    result = start(**{name: "0"})
+    assert result.returncode != 0
+    assert name in result.stderr

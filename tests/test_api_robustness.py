@@ -1,6 +1,5 @@
 """Bad input gets a 4xx that names the problem, never a 500; the schema tells the truth."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,11 +77,13 @@ def test_a_lone_surrogate_in_a_key_or_deep_value_is_a_400(open_statement):
     assert post_raw('{"\\udfff": 1}').status_code == 400
     assert post_raw('{"name": {"a": ["\\ud83d"]}}').status_code == 400
     # A real pair is a character, and fine.
-    response = post_raw('{"name": "Budi \\ud83d\\ude00", "email": "x", "country": "ID"}')
+    response = post_raw(
+        '{"name": "Budi \\ud83d\\ude00", "email": "x", "country": "ID"}'
+    )
     assert response.status_code == 400 and "detail" not in response.json()
 
 
-def test_the_debug_page_survives_a_lone_surrogate(open_statement, settings):
+def test_with_debug_on_a_lone_surrogate_is_still_a_400(open_statement, settings):
     settings.DEBUG = True
     response = post_raw('{"name": "\\ud800"}')
     assert response.status_code == 400
@@ -143,7 +144,7 @@ def test_a_form_encoded_body_is_a_415(open_statement):
 def test_a_wrong_filter_is_a_400_naming_it_and_an_empty_one_too(client, published):
     for query, field in [("kind=", "kind"), ("kind=manifesto", "kind"),
                          ("year=twenty", "year"), ("year=%202026", "year"),
-                         ("year=0", "year"), ("country=XX", "country"),
+                         ("year=0", "year"), ("country=my", "country"),
                          ("language=", "language"), ("topic=a%20b", "topic")]:  # fmt: skip
         response = client.get(f"/api/v1/statements/?{query}")
         assert response.status_code == 400, query
@@ -174,9 +175,7 @@ def test_an_unknown_api_address_answers_json(client):
 
 def test_a_bad_token_header_is_a_401_not_a_500(open_statement):
     for header in ["Token \xff\xfe", "Token " + "g" * 64, "Token", "Token a b"]:
-        response = APIClient().get(
-            "/api/v1/statements/", HTTP_AUTHORIZATION=header
-        )
+        response = APIClient().get("/api/v1/statements/", HTTP_AUTHORIZATION=header)
         assert response.status_code == 401, header
 
 
@@ -205,7 +204,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
 ):
     """The whole OpenAPI schema, every check, against the running site."""
     make_statement(slug="sign-me", accepts_signatures=True)
-    make_statement(slug="closed-one", accepts_signatures=False)
     publisher = make_user("fuzz-publisher", groups=["Publishers"])
     _token, value = create_api_token(user=publisher, name="schemathesis")
     # Path parameters are fixed to a real statement, so that bodies and queries
@@ -216,7 +214,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "--config-file", str(tmp_path / "schemathesis.toml"),
         "run", f"{live_server.url}/api/schema/",
         "--checks", "all",
-        "--max-examples", "25",
+        "--max-examples", "10",
         "--seed", "20261128",
         "--workers", "2",
         "--generation-database", "none",
@@ -224,7 +222,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "--no-color",
     ]  # fmt: skip
     result = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=240,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-20_000:] + result.stderr[-5_000:]

@@ -1,4 +1,7 @@
+import errno
 import smtplib
+import socket
+import ssl
 from datetime import timedelta
 
 import pytest
@@ -109,3 +112,124 @@ def test_the_relay_hands_a_row_over_once_until_it_looks_lost(pending):
     OutboxMessage.objects.update(relayed_at=timezone.now() - timedelta(minutes=6))
     assert outbox.due_message_ids() == [message_id]
     assert outbox.send_message(message_id) == "sent"
+
+
+# A worker that claims its row and then dies in the middle of sending, every time
+# (the message crashes it), as a separate process really exiting.
+DYING_WORKER = """
+import os, sys
+import django
+django.setup()
+from django.core.mail import EmailMultiAlternatives
+from ima_site import outbox
+EmailMultiAlternatives.send = lambda *args, **kwargs: os._exit(70)
+outbox.send_message(int(sys.argv[1]))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_that_kills_its_worker_every_time_ends_failed(settings):
+    import os
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    statement = make_statement(slug="poison", accepts_signatures=True)
+    services.sign_statement(
+        statement=statement,
+        data=services.SignerData(name="Ana", email="ana@example.org", country="PH"),
+        client_ip="192.0.2.1",
+    )
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD']}"
+            f"@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        ),
+    }
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        [message_id] = outbox.due_message_ids()
+        worker = subprocess.run(
+            [sys.executable, "-c", DYING_WORKER, str(message_id)],
+            cwd=settings.BASE_DIR, env=env, capture_output=True, timeout=60,
+        )  # fmt: skip
+        assert worker.returncode == 70, worker.stderr
+        message = OutboxMessage.objects.get()
+        assert (message.status, message.attempts) == ("sending", attempt)
+        # Nobody marks the row: after a while it looks left behind.
+        OutboxMessage.objects.update(
+            claimed_at=timezone.now() - outbox.stale_after() - timedelta(seconds=1)
+        )
+    assert outbox.due_message_ids() == []
+    message = OutboxMessage.objects.get()
+    assert message.status == "failed" and message.recipient is None
+    assert "worker stopped" in message.last_error
+    assert outbox.due_message_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (smtplib.SMTPServerDisconnected("gone"), True),
+        (ConnectionRefusedError(), True),
+        (ConnectionResetError(), True),
+        (TimeoutError(), True),
+        (
+            socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+            True,
+        ),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), True),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), True),
+        (smtplib.SMTPResponseException(451, b"try later"), True),
+        (smtplib.SMTPConnectError(421, b"busy"), True),
+        (smtplib.SMTPRecipientsRefused({"a@b": (450, b"greylisted")}), True),
+        # Not transient: no retry mends them.
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), False),
+        (FileNotFoundError(errno.ENOENT, "var/mail"), False),
+        (PermissionError(errno.EACCES, "var/mail"), False),
+        (IsADirectoryError(errno.EISDIR, "x"), False),
+        (OSError(errno.ENOSPC, "No space left on device"), False),
+        (ssl.SSLCertVerificationError("certificate verify failed"), False),
+        (smtplib.SMTPAuthenticationError(535, b"bad credentials"), False),
+        (smtplib.SMTPConnectError(554, b"no service"), False),
+        (smtplib.SMTPRecipientsRefused({"a@b": (550, b"no such user")}), False),
+        (UnicodeEncodeError("ascii", "é", 0, 1, "x"), False),
+        (ValueError("bad header"), False),
+    ],
+)
+def test_only_what_is_really_transient_is_retried(error, transient):
+    assert outbox.is_transient(error) is transient
+
+
+def test_a_local_error_fails_at_once_without_retries(pending, monkeypatch):
+    def no_folder(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied: 'var/mail'")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", no_folder)
+    [message_id] = outbox.due_message_ids()
+    assert outbox.send_message(message_id) == "failed"
+    message = OutboxMessage.objects.get()
+    assert message.attempts == 1 and message.recipient is None
+
+
+def test_the_delay_between_attempts_grows(pending, monkeypatch):
+    monkeypatch.setattr(
+        "django.core.mail.EmailMultiAlternatives.send",
+        lambda self, *a, **k: (_ for _ in ()).throw(ConnectionResetError()),
+    )
+    [message_id] = outbox.due_message_ids()
+    delays = []
+    for _ in range(outbox.MAX_ATTEMPTS - 1):
+        before = timezone.now()
+        assert outbox.send_message(message_id) == "queued"
+        after = timezone.now()
+        waits_until = OutboxMessage.objects.get().next_attempt_at
+        # Bounded by the clock on both sides of the failure.
+        delays.append((waits_until - after, waits_until - before))
+        OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    for (_, longest), (shortest, _) in zip(delays, delays[1:], strict=False):
+        assert shortest > longest * 1.5
+    assert delays[0][1] >= timedelta(seconds=25)
+    assert outbox.send_message(message_id) == "failed"

@@ -124,9 +124,7 @@ def test_no_email_or_network_in_plain_text_in_a_dump_of_every_table(client, sett
     secrets = [canary, keeper, "canary.7731", "keeper.5521", "203.0.113."]
     url = f"/statements/{open_statement.slug}/sign/"
     for email, name in ((canary, "Canary"), (keeper, "Keeper")):
-        data = form_data(
-            client, open_statement, email=email, name=name, consent="on"
-        )
+        data = form_data(client, open_statement, email=email, name=name, consent="on")
         assert client.post(url, data, REMOTE_ADDR=address).status_code == 303
     emails = {email.to[0]: email for email in send_outbox()}
     assert set(emails) == {canary, keeper}

@@ -162,16 +162,16 @@ def _upsert_signature(signature: Signature) -> tuple[int, str, bool, int, bool]:
     """
     fields = [f for f in Signature._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
+    columns = [quote(str(f.column)) for f in fields]
     withdrawn = f"s.status = '{Signature.Status.WITHDRAWN}'"
     renewed = ", ".join(
-        f"{quote(f.column)} = CASE WHEN {withdrawn} "
-        f"THEN EXCLUDED.{quote(f.column)} ELSE s.{quote(f.column)} END"
-        for f in fields
+        f"{column} = CASE WHEN {withdrawn} THEN EXCLUDED.{column} ELSE s.{column} END"
+        for f, column in zip(fields, columns, strict=True)
         if f.column not in _KEPT_ON_REPEAT
     )
     sql = f"""
         INSERT INTO {quote(Signature._meta.db_table)} AS s
-            ({", ".join(quote(f.column) for f in fields)})
+            ({", ".join(columns)})
         VALUES ({", ".join(["%s"] * len(fields))})
         ON CONFLICT (statement_id, email_hash) WHERE email_hash IS NOT NULL
         DO UPDATE SET {renewed},

@@ -22,7 +22,8 @@
   "use strict";
   var box = document.querySelector(".counts[data-count-url]");
   if (!box || !window.fetch) return;
-  var total = box.querySelector(".count-total");
+  // The count under the title and the one beside the form.
+  var totals = document.querySelectorAll(".count-total");
   var meter = box.querySelector("meter");
   function refresh() {
     if (document.hidden) return;
@@ -30,7 +31,7 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) return;
-        if (total) total.textContent = String(data.total);
+        totals.forEach(function (total) { total.textContent = String(data.total); });
         if (meter && data.percent !== null) meter.value = data.percent;
       })
       .catch(function () {});

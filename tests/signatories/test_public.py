@@ -180,7 +180,9 @@ def test_the_list_order_does_not_depend_on_a_hidden_name(client, db):
         statement = make_statement(slug=slug, accepts_signatures=True)
         confirmed(statement, 1, name="Henry Adams")
         confirmed(statement, 1, name=hidden, display="initials")
-        for contact, organization in zip(contacts, ("Alpha Org", "Beta Org")):
+        for contact, organization in zip(
+            contacts, ("Alpha Org", "Beta Org"), strict=True
+        ):
             confirmed(
                 statement, 1, name=contact, kind="organization",
                 organization=organization,

@@ -127,9 +127,11 @@ def test_tampered_and_expired_links_do_nothing(client, open_statement, monkeypat
     # A change anywhere (start, middle, end) breaks the token.
     for at in (0, len(token) // 2, len(token) - 1):
         assert client.post(f"/s/confirm/{tampered(token, at)}/").status_code == 404
-    # A genuine token of another action is no confirm token.
-    withdraw_token = path(link_from(email, "withdraw")).split("/")[3]
-    assert client.post(f"/s/confirm/{withdraw_token}/").status_code == 404
+    # A genuine token of another action is no confirm token, even the cancel link's,
+    # made with the same nonce.
+    for action in ("cancel", "withdraw"):
+        other = path(link_from(email, action)).split("/")[3]
+        assert client.post(f"/s/confirm/{other}/").status_code == 404, action
     monkeypatch.setitem(links.LIFETIMES, "confirm", timedelta(seconds=-1))
     assert client.post(confirm).status_code == 404
     assert Signature.objects.get().status == "pending"

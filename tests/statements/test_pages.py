@@ -189,3 +189,98 @@ def test_statement_page_is_light_and_loads_nothing_from_elsewhere(client, full):
     assert total <= 50_000, total
     assert "@font-face" not in Path(finders.find("css/site.css")).read_text()
     assert not re.search(r"<(img|iframe|video|audio)\b", html)
+
+
+def part_names(parts) -> list[str]:
+    return [part.name for part in parts]
+
+
+def test_statement_page_is_drawn_from_typed_parts_in_page_order(client, full):
+    from statements.parts import PagePart
+
+    response = client.get("/statements/full/")
+    parts, about = response.context["parts"], response.context["about_parts"]
+    assert all(isinstance(part, PagePart) for part in [*parts, *about])
+    assert part_names(parts) == ["heading", "text"]
+    assert part_names(about) == [
+        "versions", "links", "contacts", "filed-under", "share",
+    ]  # fmt: skip
+
+
+def test_signing_adds_its_parts_under_the_title_and_after_the_text(client):
+    make_statement(slug="open", accepts_signatures=True)
+    response = client.get("/statements/open/")
+    assert part_names(response.context["parts"]) == [
+        "heading", "signing-summary", "text", "signing", "signatories",
+    ]  # fmt: skip
+    body = response.content.decode()
+    # The count and the way to the form come before the text, the form after it.
+    assert body.index('class="sign-summary"') < body.index('class="statement"')
+    assert body.index('class="statement"') < body.index('id="sign"')
+    assert '<a class="button sign-link" href="#sign">Sign</a>' in body
+
+
+def test_a_closed_statement_shows_its_count_but_no_sign_link(client):
+    from django.utils import timezone
+
+    make_statement(
+        slug="closed", accepts_signatures=True, signing_closes_at=timezone.now()
+    )
+    body = client.get("/statements/closed/").content.decode()
+    assert 'class="sign-summary"' in body
+    assert "sign-link" not in body
+    assert "Signing is closed." in body
+
+
+def test_the_page_template_includes_no_part_by_name():
+    template = Path(settings.BASE_DIR) / "templates" / "statements" / "detail.html"
+    assert "{% include" not in template.read_text()
+
+
+def test_a_form_sent_back_replaces_only_the_values_its_part_has():
+    from statements.parts import PagePart, Slot
+
+    empty, sent = object(), object()
+    signing = PagePart(
+        name="signing", slot=Slot.ACTION, template="x.html", context={"form": empty}
+    )
+    text = PagePart(name="text", slot=Slot.TEXT, template="y.html")
+    assert signing.replacing({"form": sent}).context == {"form": sent}
+    assert signing.context == {"form": empty}
+    assert text.replacing({"form": sent}) is text
+
+
+def test_a_sign_form_with_errors_comes_back_in_the_signing_part(client):
+    make_statement(slug="open", accepts_signatures=True)
+    response = client.post("/statements/open/sign/", {"name": "", "email": "x"})
+    assert response.status_code == 400
+    signing = next(p for p in response.context["parts"] if p.name == "signing")
+    assert signing.context["sign_form"].errors
+    assert 'id="sign-errors"' in response.content.decode()
+
+
+class DescribedBy(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.described_by: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if attrs.get("aria-describedby"):
+            self.described_by += attrs["aria-describedby"].split()
+
+
+def test_every_aria_describedby_of_the_sign_form_names_an_element(client):
+    make_statement(slug="open", accepts_signatures=True)
+    for response in (
+        client.get("/statements/open/"),
+        client.post("/statements/open/sign/", {"name": "", "email": "x"}),
+        client.get("/statements/open/embed/"),
+    ):
+        page = DescribedBy()
+        page.feed(response.content.decode())
+        assert page.described_by, "the email field has a help text"
+        assert set(page.described_by) <= page.ids, page.described_by

@@ -1,0 +1,115 @@
+"""Error reports mailed to DJANGO_ADMINS carry no email and no IP address."""
+
+import json
+from urllib.parse import quote
+
+import pytest
+from django.core import mail
+from django.test import Client, RequestFactory
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from ima_site.errors import scrub
+from ima_site.views import server_error
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+SIGNER_EMAIL = "ana.reyes+sign@example.org"
+CLIENT_IP = "203.0.113.77"
+PROXY_IP = "2001:db8::42"
+
+
+@csrf_exempt
+def failing_view(request):
+    # A signer's data in local variables, in the message, and in the body.
+    email = request.POST.get("email") or json.loads(request.body or b"{}").get("email")
+    address = request.META.get("REMOTE_ADDR")
+    context = {"email": email, "ip": address, "raw": "\ud800"}
+    raise RuntimeError(f"could not sign {email} from {address}: {context}")
+
+
+urlpatterns = [path("boom/", failing_view)]
+handler500 = "ima_site.views.server_error"
+
+
+@pytest.fixture
+def admins(settings):
+    settings.ADMINS = ["admins@ima.example"]
+
+
+def fail(**extra):
+    client = Client(raise_request_exception=False, REMOTE_ADDR=CLIENT_IP)
+    headers = {"HTTP_X_FORWARDED_FOR": f"{CLIENT_IP}, {PROXY_IP}", **extra}
+    return client, headers
+
+
+def assert_clean(text: str) -> None:
+    for secret in (SIGNER_EMAIL, "ana.reyes", "example.org", CLIENT_IP, PROXY_IP,
+                   "203.0.113", "2001:db8"):  # fmt: skip
+        assert secret not in text, secret
+
+
+def test_a_form_post_error_mails_a_report_without_emails_or_addresses(admins):
+    client, headers = fail()
+    response = client.post(
+        f"/boom/?email={quote(SIGNER_EMAIL)}",
+        {"email": SIGNER_EMAIL, "name": "Ana Reyes"},
+        **headers,
+    )
+    assert response.status_code == 500
+    [report] = mail.outbox
+    html = report.alternatives[0][0]
+    assert "RuntimeError" in report.body and "RuntimeError" in html
+    assert "[email removed]" in report.body and "[IP address removed]" in report.body
+    for text in (report.subject, report.body, html):
+        assert_clean(text)
+    # Posted values are blanked whatever they hold: a name is personal data too.
+    assert "Ana Reyes" not in html
+
+
+def test_a_json_post_error_mails_a_report_without_emails_or_addresses(admins):
+    client, headers = fail()
+    response = client.post(
+        "/boom/", {"email": SIGNER_EMAIL}, content_type="application/json", **headers
+    )
+    assert response.status_code == 500
+    [report] = mail.outbox
+    for text in (report.subject, report.body, report.alternatives[0][0]):
+        assert_clean(text)
+
+
+def test_the_debug_page_renders_a_lone_surrogate_and_hides_addresses(settings):
+    settings.DEBUG = True
+    client, headers = fail()
+    response = client.post("/boom/", {"email": SIGNER_EMAIL}, **headers)
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "RuntimeError" in page
+    assert_clean(page)
+
+
+def test_scrub_keeps_times_and_versions_and_removes_every_address_form():
+    text = (
+        "at 17:19:20, Django 6.0.10, a[::2], ana@example.org, ana%40example.org, "
+        "10.1.2.3, 2001:db8::1, fe80::1ff:fe23:4567:890a, ::ffff:192.0.2.1, \ud800"
+    )
+    cleaned = scrub(text)
+    assert "17:19:20" in cleaned and "6.0.10" in cleaned and "a[::2]" in cleaned
+    for address in ("example.org", "10.1.2.3", "2001:db8", "fe80", "192.0.2.1"):
+        assert address not in cleaned, address
+    cleaned.encode("utf-8")
+
+
+def test_no_mail_goes_out_without_admins(settings):
+    settings.ADMINS = []
+    client, headers = fail()
+    assert client.get("/boom/", **headers).status_code == 500
+    assert mail.outbox == []
+
+
+def test_a_server_error_under_the_api_answers_json_elsewhere_html():
+    api = server_error(RequestFactory().get("/api/v1/statements/"))
+    assert api.status_code == 500
+    assert json.loads(api.content) == {"detail": "Server error."}
+    page = server_error(RequestFactory().get("/statements/"))
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
