@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -261,8 +263,17 @@ class Statement(models.Model):
             self.accepts_signatures
             and not self.signing_paused
             and self.is_public(now)
-            and (self.signing_closes_at is None or self.signing_closes_at > now)
+            and self.effective_signing_close() > now
         )
+
+    def effective_signing_close(self):
+        """When signing ends: the closing time, or for a statement that never closes
+        SIGNATURE_MAX_AGE_DAYS after publication, when retention erases its names
+        (a signature made later would lose its name within a day)."""
+        if self.signing_closes_at is not None:
+            return self.signing_closes_at
+        start = self.publish_at or self.created_at or timezone.now()
+        return start + timedelta(days=settings.SIGNATURE_MAX_AGE_DAYS)
 
     def country_names(self) -> list[tuple[str, str]]:
         return [(code, country_registry.name(code) or code) for code in self.countries]

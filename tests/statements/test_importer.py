@@ -298,6 +298,34 @@ def test_a_file_failing_in_the_database_leaves_nothing_half_written(
     assert AuditEntry.objects.filter(object_repr="Stop the crackdown").count() == 0
 
 
+def test_a_file_failing_at_its_last_write_leaves_no_audit_entry(tmp_path, monkeypatch):
+    """The import entry is the file's last write, after its publishing entries: a
+    failure there must take the statement and every entry about it back."""
+    from django.db import DatabaseError
+
+    from statements import importer
+
+    write(tmp_path, "a.md", GOOD)
+    real_record = importer.record_audit_entry
+    written = []
+
+    def refuse_the_import_entry(**kwargs):
+        if kwargs["action"] == "statement.import":
+            written.extend(
+                AuditEntry.objects.values_list("action", flat=True).order_by("id")
+            )
+            raise DatabaseError("disk full")
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(importer, "record_audit_entry", refuse_the_import_entry)
+    with pytest.raises(CommandError, match="0 created, 0 updated, 1 failed"):
+        run_import(tmp_path)
+    # The publishing entries were written before the failure, then rolled back.
+    assert "statement.publish" in written
+    assert not Statement.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
 def test_two_files_for_the_same_statement_are_reported(tmp_path):
     write(tmp_path, "a.md", GOOD)
     write(tmp_path, "b.md", GOOD.replace("We condemn", "Copy:"))

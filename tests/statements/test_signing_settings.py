@@ -276,3 +276,31 @@ def test_a_statement_that_never_closes_keeps_names_up_to_the_maximum_age(
     assert not erased(kept)  # published 100 days later: not that old yet
     assert signing.statement_counts(open_ended)["total"] == 1
     assert signing.statement_counts(later)["total"] == 1
+
+
+def test_a_statement_that_never_closes_stops_taking_signatures_at_the_maximum_age(
+    client, settings
+):
+    """Names would be erased within a day of signing: the page says closed instead."""
+    settings.SIGNATURE_MAX_AGE_DAYS = 365
+    old = make_statement(
+        slug="old-open-ended",
+        status="published",
+        accepts_signatures=True,
+        publish_at=timezone.now() - timedelta(days=366),
+    )
+    young = make_statement(
+        slug="young-open-ended",
+        status="published",
+        accepts_signatures=True,
+        publish_at=timezone.now() - timedelta(days=364),
+    )
+    assert not old.is_open_for_signing()
+    assert young.is_open_for_signing()
+    assert "Signing is closed" in client.get(old.get_absolute_url()).content.decode()
+    response = client.post(
+        reverse("signatories:sign", args=[old.slug]),
+        form_data(client, young, email="late@example.org"),
+    )
+    assert response.status_code == 409
+    assert not Signature.objects.filter(statement=old).exists()
