@@ -60,15 +60,23 @@ NAME_RULE = _(
     "Use letters, spaces, hyphens and apostrophes; a dot only after an initial or "
     "an abbreviation (“Ma. Teresa”)."
 )
+TEXT_RULE = _(
+    "Use letters, digits, spaces, hyphens, apostrophes, “&”, “/” and commas; a dot "
+    "only after an abbreviation (“St. Mary”)."
+)
 
 
-def public_text(*, max_length: int, required: bool, pattern: str, help_text: str):
+def public_text(*, max_length: int, required: bool, pattern: str, help_text=""):
     # No trimming: the pattern is checked on exactly what was sent, as the schema says.
     return StrictCharField(
         max_length=max_length,
         required=required,
         trim_whitespace=False,
-        validators=[PatternValidator(pattern, NAME_RULE)],
+        validators=[
+            PatternValidator(
+                pattern, NAME_RULE if pattern == NAME_PATTERN else TEXT_RULE
+            )
+        ],
         help_text=help_text,
     )
 
@@ -90,15 +98,9 @@ class SignatureRequestSerializer(serializers.Serializer):
     country = serializers.ChoiceField(
         choices=list(country_registry), help_text="ISO 3166-1 alpha-2"
     )
-    organization = public_text(
-        max_length=160, required=False, pattern=TEXT_PATTERN, help_text=""
-    )
-    role = public_text(
-        max_length=120, required=False, pattern=TEXT_PATTERN, help_text=""
-    )
-    city = public_text(
-        max_length=120, required=False, pattern=TEXT_PATTERN, help_text=""
-    )
+    organization = public_text(max_length=160, required=False, pattern=TEXT_PATTERN)
+    role = public_text(max_length=120, required=False, pattern=TEXT_PATTERN)
+    city = public_text(max_length=120, required=False, pattern=TEXT_PATTERN)
     display = serializers.ChoiceField(
         choices=Signature.Display.choices, default=Signature.Display.FULL
     )
