@@ -2,13 +2,20 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ima_site.api import BAD_REQUEST, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNSUPPORTED
+from ima_site.api import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    UNSUPPORTED,
+    error,
+)
 from ima_site.clients import client_ip
 from signatories import services
 from signatories.exports import csv_response
@@ -59,9 +66,7 @@ class Signatures(generics.ListAPIView):
             401: UNAUTHORIZED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: OpenApiResponse(
-                response=OpenApiTypes.OBJECT, description="Signing is closed."
-            ),
+            409: error("Signing is closed (or paused)."),
             415: UNSUPPORTED,
         },
         # Anyone may sign: no credentials needed (a wrong token is still a 401).

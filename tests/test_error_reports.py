@@ -1,6 +1,7 @@
 """Error reports mailed to DJANGO_ADMINS carry no email and no IP address."""
 
 import json
+import logging
 from urllib.parse import quote
 
 import pytest
@@ -113,3 +114,13 @@ def test_a_server_error_under_the_api_answers_json_elsewhere_html():
     assert json.loads(api.content) == {"detail": "Server error."}
     page = server_error(RequestFactory().get("/statements/"))
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+
+
+def test_a_logged_error_naming_an_address_is_mailed_scrubbed(admins):
+    logging.getLogger("django.request").error(
+        "could not deliver to %s from %s", SIGNER_EMAIL, CLIENT_IP
+    )
+    [report] = mail.outbox
+    assert "could not deliver to [email removed]" in report.subject
+    for text in (report.subject, report.body):
+        assert_clean(text)

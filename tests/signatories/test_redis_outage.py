@@ -68,7 +68,8 @@ def test_signing_with_redis_stopped_then_the_email_arrives_once(
     # The web process points at this Redis too, like every process in production.
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis.url}}
     settings.CELERY_BROKER_URL = redis.url
-    broker = Celery("outage-test", broker=redis.url)
+    # A client of that Redis for this test only: not the app that tasks use.
+    broker = Celery("outage-test", broker=redis.url, set_as_current=False)
     database = connection.settings_dict
     with SmtpSink() as smtp:
         env = {
