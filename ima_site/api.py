@@ -5,6 +5,7 @@ import re
 from django.core.validators import RegexValidator
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -13,12 +14,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 
 JSON_TYPE_NAMES = {
-    list: "an array",
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    bool: "a boolean",
-    type(None): "null",
+    list: gettext_lazy("an array"),
+    str: gettext_lazy("a string"),
+    int: gettext_lazy("a number"),
+    float: gettext_lazy("a number"),
+    bool: gettext_lazy("a boolean"),
+    type(None): "null",  # JSON's own word, the same in every language
 }
 
 

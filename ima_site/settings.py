@@ -360,7 +360,8 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "admin:login"
 # After this many failed logins for one username from one network within the
 # cool-off period, that username is refused from that network for the period.
-AXES_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+# At least 2: one typo must never lock an organizer out.
+AXES_FAILURE_LIMIT = env.get_int("LOGIN_FAILURE_LIMIT", 5, minimum=2)
 AXES_COOLOFF_TIME = timedelta(
     minutes=env.get_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1)
 )
