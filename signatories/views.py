@@ -6,6 +6,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
@@ -252,7 +253,9 @@ def embed(request, slug):
     statement = get_object_or_404(
         Statement.objects.public().filter(accepts_signatures=True), slug=slug
     )
-    return allow_framing(embed_page(request, statement))
+    response = embed_page(request, statement)
+    add_never_cache_headers(response)  # its form token is good once
+    return allow_framing(response)
 
 
 def _link_view(request, token, action: str, service, done_template: str):

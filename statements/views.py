@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -265,7 +266,7 @@ def render_statement(
     for make_parts in STATEMENT_PAGE_PARTS:
         parts.extend(make_parts(request, statement, preview))
     parts = [part.replacing(extra or {}) for part in in_page_order(parts)]
-    return render(
+    response = render(
         request,
         "statements/detail.html",
         {
@@ -282,3 +283,9 @@ def render_statement(
         },
         status=status,
     )
+    if statement.accepts_signatures:
+        # The signing form carries a token good once: no shared cache may hand one
+        # page to many people, and the back button fetches a fresh one (a second
+        # person signing on the same phone is not taken for a replaying bot).
+        add_never_cache_headers(response)
+    return response

@@ -592,3 +592,40 @@ def test_recipient_hash_is_one_per_inbox():
     }
     assert len(same) == 1
     assert recipients.recipient_hash("other@example.org") not in same
+
+
+def test_pages_with_a_signing_form_are_never_cached_so_each_visitor_gets_a_token(
+    client, db
+):
+    """A shared cache or the back button must not hand one used token to the next
+    person: they would be held as a replaying bot and get no email."""
+    statement = make_statement(slug="fresh-tokens", accepts_signatures=True)
+    plain = make_statement(slug="no-signing")
+    for url in [statement.get_absolute_url(), f"/statements/{statement.slug}/embed/"]:
+        response = client.get(url)
+        assert "no-store" in response["Cache-Control"], url
+        assert "private" in response["Cache-Control"], url
+    assert "no-store" not in client.get(plain.get_absolute_url()).get(
+        "Cache-Control", ""
+    )
+    tokens = {
+        re.search(r'name="started" value="([^"]+)"', client.get(url).content.decode())[1]
+        for url in [statement.get_absolute_url()] * 2
+    }
+    assert len(tokens) == 2
+
+
+def test_the_signed_page_offers_a_fresh_form_to_the_next_person(client, db):
+    statement = make_statement(slug="shared-phone", accepts_signatures=True)
+    response = client.post(
+        f"/statements/{statement.slug}/sign/", form_data(client, statement)
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert f'href="/statements/{statement.slug}/#sign"' in page
+    embedded = client.get(f"/statements/{statement.slug}/signed/?embedded=1")
+    assert f'href="/statements/{statement.slug}/embed/"' in embedded.content.decode()
+    # Following it gives the second person a token of their own: an email for them.
+    second = form_data(client, statement, email="second@example.org", name="Bea Cruz")
+    client.post(f"/statements/{statement.slug}/sign/", second)
+    sent = [email.to for email in send_outbox()]
+    assert sent == [["ana@example.org"], ["second@example.org"]]
