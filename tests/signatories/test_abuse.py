@@ -609,7 +609,9 @@ def test_pages_with_a_signing_form_are_never_cached_so_each_visitor_gets_a_token
         "Cache-Control", ""
     )
     tokens = {
-        re.search(r'name="started" value="([^"]+)"', client.get(url).content.decode())[1]
+        re.search(r'name="started" value="([^"]+)"', client.get(url).content.decode())[
+            1
+        ]
         for url in [statement.get_absolute_url()] * 2
     }
     assert len(tokens) == 2
