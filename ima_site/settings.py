@@ -398,7 +398,8 @@ REST_FRAMEWORK = {
     # 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "ima_site.tokens.OrganizerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # A session counts only while its user is an organizer (as a token).
+        "ima_site.tokens.OrganizerSessionAuthentication",
     ],
     # JSON objects only: a form-encoded body gets 415, a list or a lone surrogate 400.
     "DEFAULT_PARSER_CLASSES": ["ima_site.api.JSONObjectParser"],

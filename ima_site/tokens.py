@@ -2,6 +2,8 @@
 
 A token is django-rest-knox's: 64 random hex characters shown once, stored as a
 SHA-512 hash, with an expiry (API_TOKEN_DAYS). Clients send `Authorization: Token …`.
+A browser session on the API is held to the same rule: it counts only while its
+user is an organizer.
 """
 
 import re
@@ -11,10 +13,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import BasePermission
 
 from ima_site.models import ApiToken, record_audit_entry
 from ima_site.roles import ROLES
@@ -50,6 +55,33 @@ class OrganizerTokenAuthentication(TokenAuthentication):
                 _("This token no longer works: its user is not an organizer.")
             )
         return auth_token.user, auth_token
+
+
+class OrganizerSessionAuthentication(SessionAuthentication):
+    """DRF's session check, plus: the session's user is still an organizer, now.
+
+    Someone whose staff status, group or account is taken away may still hold an
+    open session (the admin refuses them, the API did not): to the API they are
+    anonymous from the next request on, as their tokens stop working.
+    """
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is None or not is_organizer(found[0]):
+            return None
+        return found
+
+
+class OrganizerSessionScheme(SessionScheme):
+    # drf-spectacular matches the exact class: name the session cookie for ours.
+    target_class = "ima_site.tokens.OrganizerSessionAuthentication"
+
+
+class IsOrganizer(BasePermission):
+    """Only organizers, whichever way they came in (token or session)."""
+
+    def has_permission(self, request, view):
+        return is_organizer(request.user)
 
 
 class OrganizerTokenScheme(OpenApiAuthenticationExtension):

@@ -17,6 +17,7 @@ from ima_site.api import (
     error,
 )
 from ima_site.clients import client_ip
+from ima_site.tokens import IsOrganizer, is_organizer
 from signatories import services
 from signatories.exports import csv_response
 from signatories.forms import SignForm, screen_signer
@@ -36,7 +37,11 @@ class CanReviewSignatures(permissions.BasePermission):
     def has_permission(self, request, view):
         if request.method == "POST":
             return True
-        return request.user.has_perm("signatories.view_signature")
+        # Still an organizer, now: Django's permissions do not ask whether the user
+        # is still staff, and a session outlives a change of role.
+        return is_organizer(request.user) and request.user.has_perm(
+            "signatories.view_signature"
+        )
 
 
 ORGANIZERS_ONLY = {401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND}
@@ -109,7 +114,7 @@ class Signatures(generics.ListAPIView):
 class SignatureExport(APIView):
     """Organizers with the export permission: every counted signature as CSV."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, IsOrganizer]
 
     @extend_schema(
         parameters=[

@@ -7,22 +7,37 @@ from dataclasses import dataclass
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.validators import validate_email
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries as country_registry
 
 from ima_site.languages import language_name
+from signatories.canonical import address_problem, is_invisible, mailer_address
 from signatories.models import Signature
 from signatories.services import SignerData
 from signatories.services.signing import FORM_TOKEN_MAX_AGE
 from statements.models import Statement
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# Control characters and line breaks; the invisible ones (canonical.is_invisible)
+# are refused beside them.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Names are public and go into letters: they must not carry a web address. The text
 # is checked after NFKC normalization, which turns full-width letters and the
 # look-alike dots U+2024, U+FE52, U+FF0E into plain ones; dots written as "[.]",
-# "(dot)" and the like are read as dots too.
-SPELLED_DOT = re.compile(r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*", re.I)
+# "(dot)", "evil dot com" and the like are read as dots too.
+SPELLED_DOT = re.compile(
+    r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|(?<=\w)\s+dot\s+(?=\w)", re.I
+)
+# Other marks a reader takes for a dot in an address, which NFKC leaves alone: the
+# Armenian full stop, the Syriac supralinear full stop, the raised dot and the
+# stenographic full stop. The Arabic full stop and the Lisu tone letter MYA TI are
+# also parts of text in their own scripts, so they count only between Latin letters
+# or digits. The middle dot U+00B7 is no dot: Catalan writes "Gal·la".
+LATIN = "0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+OTHER_DOTS = re.compile(
+    rf"[\u0589\u0701\u2e33\u2e3c]|(?<=[{LATIN}])[\u06d4\ua4f8](?=[{LATIN}])"
+)
 URLISH = re.compile(
     r"https?:|www\.|://"
     # A dot, or an ideographic full stop, straight between a name and at least two
@@ -35,6 +50,7 @@ URLISH = re.compile(
     r"|\b\d{1,3}(?:\s*\.\s*\d{1,3}){3}\b",
     re.I,
 )
+MARKS = {"Mn", "Me"}
 # A spreadsheet reads a cell starting with one of these as a formula.
 FORMULA_START = "=+-@\t\r＝＋－＠"
 FORM_TOKEN_SALT = "signing-form-started"  # noqa: S105 - a salt, not a secret
@@ -42,7 +58,7 @@ FORM_TOKEN_SALT = "signing-form-started"  # noqa: S105 - a salt, not a secret
 
 def clean_public_text(value: str, field: str) -> str:
     """Names and organizations: no control characters, no links, no formulas."""
-    if CONTROL.search(value):
+    if CONTROL.search(value) or any(is_invisible(char) for char in value):
         raise forms.ValidationError(
             _("%(field)s contains characters that are not allowed."),
             params={"field": field},
@@ -61,7 +77,11 @@ def clean_public_text(value: str, field: str) -> str:
 
 def looks_like_an_address(value: str) -> bool:
     """Whether the text holds something a reader would take for a web address."""
-    text = SPELLED_DOT.sub(".", unicodedata.normalize("NFKC", value))
+    text = unicodedata.normalize("NFKC", value)
+    # Marks drawn on the character before them, variation selectors among them,
+    # would otherwise stand between a dot and the letters after it unseen.
+    text = "".join(char for char in text if unicodedata.category(char) not in MARKS)
+    text = OTHER_DOTS.sub(".", SPELLED_DOT.sub(".", text))
     return bool(URLISH.search(text))
 
 
@@ -164,6 +184,31 @@ class SignForm(forms.Form):
         elif statement.signers == Statement.Signers.ORGANIZATIONS:
             self.fields["kind"].choices = self.fields["kind"].choices[1:]
             self.fields["kind"].initial = Signature.Kind.ORGANIZATION
+
+    def clean_email(self):
+        """The address the mail will go to, the one every hash is made from.
+
+        An address that mail software would read as another one (quoted, with an
+        invisible character) is refused rather than guessed at; a non-ASCII
+        domain becomes the IDNA form the mailer sends to.
+        """
+        email = self.cleaned_data["email"]
+        problem = address_problem(email)
+        if problem == "quoted":
+            raise forms.ValidationError(
+                _("Write the email address without quotation marks or backslashes."),
+                code="invalid",
+            )
+        if problem == "invisible":
+            raise forms.ValidationError(
+                _("The email address contains invisible characters. Type it again."),
+                code="invalid",
+            )
+        address = mailer_address(email)
+        if problem or len(address) > 254:
+            raise forms.ValidationError(validate_email.message, code="invalid")
+        validate_email(address)
+        return address
 
     def clean_name(self):
         return clean_public_text(self.cleaned_data["name"], str(_("Your name")))

@@ -1,4 +1,5 @@
 import contextlib
+import copy
 
 from django.conf import settings
 from django.core.cache import cache
@@ -258,33 +259,102 @@ def embed(request, slug):
     return allow_framing(response)
 
 
+def lists_kind(statement: Statement, kind: str) -> bool:
+    """Whether the statement's public list has signatures of this kind at all."""
+    if statement.signatories_shown == Statement.Shown.COUNT:
+        return False
+    if statement.signatories_shown == Statement.Shown.ORGANIZATIONS:
+        return kind == Signature.Kind.ORGANIZATION
+    return True
+
+
+def listed_as(signature: Signature, display: str) -> Signature | None:
+    """The signature as the public list would show it with that display, or None
+    when it would be counted only (listed_signatures' rule)."""
+    if display == Signature.Display.COUNT_ONLY or not signature.name:
+        return None
+    if not lists_kind(signature.statement, signature.kind):
+        return None
+    shown = copy.copy(signature)
+    shown.display = display
+    return shown
+
+
+def link_context(signature: Signature, action: str) -> dict:
+    """What the emailed links' pages show: the signature's details, never the email.
+
+    Whoever first signs with an address chooses these details; the owner of the
+    address sees them here before confirming, and can delete them instead.
+    """
+    statement = signature.statement
+    context = {
+        "signature": signature,
+        "statement": statement,
+        "version": statement.version_for(signature.language),
+        "action": action,
+        "signs_as": _("for an organization")
+        if signature.kind == Signature.Kind.ORGANIZATION
+        else _("as a person"),
+        "country_name": country_registry.name(signature.country) or signature.country,
+        "listed_as": listed_as(signature, signature.display),
+        "kind_listed": lists_kind(statement, signature.kind),
+    }
+    if action == "confirm":
+        context["display_options"] = [
+            {
+                "value": value,
+                "label": label,
+                "checked": value == signature.display,
+                "listed_as": listed_as(signature, value),
+            }
+            for value, label in Signature.Display.choices
+        ]
+        # Confirm and cancel links share the signature's nonce: this one stops
+        # working, like the confirm link, once either is used.
+        context["cancel_path"] = links.link_path(signature, "cancel")
+    return context
+
+
 def _link_view(request, token, action: str, service, done_template: str):
     signature = links.read_token(token, action)
     if signature is None:
         return render(request, "signatories/link_invalid.html", status=404)
-    context = {
-        "signature": signature,
-        "statement": signature.statement,
-        "version": signature.statement.version_for(signature.language),
-        "action": action,
-    }
     if request.method == "POST":
         service(signature=signature)
-        return render(request, done_template, context)
+        return render(request, done_template, link_context(signature, action))
     # GET and HEAD only show the button: a mail scanner following the link changes
     # nothing.
-    return render(request, "signatories/link_confirm.html", context)
+    return render(
+        request, "signatories/link_confirm.html", link_context(signature, action)
+    )
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
-    return _link_view(
-        request,
-        token,
-        "confirm",
-        services.confirm_signature,
-        "signatories/confirmed.html",
+    signature = links.read_token(token, "confirm")
+    if signature is None:
+        return render(request, "signatories/link_invalid.html", status=404)
+    if request.method != "POST":
+        # GET and HEAD only show the details and the button: a mail scanner
+        # following the link changes nothing.
+        return render(
+            request, "signatories/link_confirm.html", link_context(signature, "confirm")
+        )
+    # How the name is shown, chosen on the page; absent (a page from before the
+    # choice was offered), the stored choice stays.
+    display = request.POST.get("display")
+    if display is not None and display not in Signature.Display.values:
+        context = link_context(signature, "confirm")
+        context["display_error"] = _(
+            "“%(choice)s” is not a way to show your signature: choose one of the "
+            "options under “Show my signature as”."
+        ) % {"choice": display[:40]}
+        return render(request, "signatories/link_confirm.html", context, status=400)
+    services.confirm_signature(signature=signature, display=display)
+    signature.refresh_from_db()
+    return render(
+        request, "signatories/confirmed.html", link_context(signature, "confirmed")
     )
 
 

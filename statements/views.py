@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from ima_site.tokens import is_organizer
 from statements.forms import StatementFilterForm
 from statements.models import Link, MediaContact, Statement, StatementVersion
 from statements.parts import PagePart, PartMaker, Slot, in_page_order
@@ -143,7 +144,11 @@ def statement_preview(request, slug):
     """The page exactly as the public will see it, for organizers, before publishing."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if not request.user.has_perm("statements.view_statement"):
+    # Still an organizer, now: an open session outlives a change of role.
+    if not (
+        is_organizer(request.user)
+        and request.user.has_perm("statements.view_statement")
+    ):
         raise PermissionDenied
     response = render_statement(request, statement_for_page(slug), preview=True)
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from ima_site.models import ApiToken, AuditEntry
 from ima_site.tokens import create_api_token
+from signatories.models import Signature
 from tests.factories import make_statement, make_user
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +191,73 @@ def test_the_schema_names_the_token_scheme_and_anonymous_signing(client):
     assert {} in post["security"]
     listing = schema["paths"]["/api/v1/statements/{slug}/signatures/"]["get"]
     assert {} not in listing["security"]
+
+
+def stop_being_an_organizer(user, change: str) -> None:
+    if change == "no longer staff":
+        user.is_staff = False
+        user.save()
+    elif change == "left the group":
+        user.groups.clear()
+    else:
+        user.is_active = False
+        user.save()
+
+
+CHANGES = ["no longer staff", "left the group", "deactivated"]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_an_open_session_stops_reaching_signatures_when_its_user_stops_being_an_organizer(
+    client, statement, change
+):
+    Signature.objects.create(
+        statement=statement, name="Ana Reyes", country="PH", status="confirmed"
+    )
+    publisher = make_user("publisher", groups=["Publishers"])
+    client.force_login(publisher)
+    urls = [
+        "/api/v1/statements/sign-me/signatures/",
+        "/api/v1/statements/sign-me/signatures/export.csv",
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 200, url  # the session works first
+    stop_being_an_organizer(publisher, change)
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code in (401, 403), (url, response.status_code)
+        assert b"Ana Reyes" not in response.content
+    # Nothing was exported the second time.
+    assert AuditEntry.objects.filter(action__contains="export").count() == 1
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_an_open_session_stops_previewing_and_seeing_drafts_on_the_api(client, change):
+    draft = make_statement(slug="draft-one", status="draft", title="Secret draft")
+    editor = make_user("editor", groups=["Editors"])
+    client.force_login(editor)
+    preview = f"/statements/{draft.slug}/preview/"
+    assert client.get(preview).status_code == 200
+    assert client.get("/api/v1/statements/draft-one/").status_code == 200
+    stop_being_an_organizer(editor, change)
+    answer = client.get(preview)
+    assert answer.status_code in (302, 403)
+    assert "Secret draft" not in answer.content.decode()
+    assert client.get("/api/v1/statements/draft-one/").status_code == 404
+
+
+def test_a_session_of_someone_who_is_no_organizer_is_anonymous_to_the_api(
+    client, statement
+):
+    # Staff without a role, holding the signature permission directly: the
+    # permission alone is not enough, as for a token.
+    from django.contrib.auth.models import Permission
+
+    staff = make_user("staff-no-role", groups=[])
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_signature", "export_signatures"])
+    )
+    client.force_login(staff)
+    assert client.get("/api/v1/statements/sign-me/signatures/").status_code == 401
+    export = client.get("/api/v1/statements/sign-me/signatures/export.csv")
+    assert export.status_code == 401

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ima_site.errors import scrub
 from ima_site.views import server_error
+from signatories.services import SignerData
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -29,7 +30,23 @@ def failing_view(request):
     raise RuntimeError(f"could not sign {email} from {address}: {context}")
 
 
-urlpatterns = [path("boom/", failing_view)]
+def sign_statement(data, to):
+    raise RuntimeError("could not sign")
+
+
+@csrf_exempt
+def failing_deep_view(request):
+    # Deeper down, a frame holds a signer's details (read from the request, so that
+    # the source lines the report quotes do not hold them), in addresses the first
+    # scrub missed: a quoted local part, and a soft hyphen in the domain.
+    signer = SignerData(
+        name=request.POST["name"], email=request.POST["email"], country="SA",
+        organization=request.POST["organization"],
+    )  # fmt: skip
+    sign_statement(signer, request.POST["other_email"])
+
+
+urlpatterns = [path("boom/", failing_view), path("deep/", failing_deep_view)]
 handler500 = "ima_site.views.server_error"
 
 
@@ -124,3 +141,53 @@ def test_a_logged_error_naming_an_address_is_mailed_scrubbed(admins):
     assert "could not deliver to [email removed]" in report.subject
     for text in (report.subject, report.body):
         assert_clean(text)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_no_frame_shows_its_local_variables_so_no_signer_is_named(
+    admins, settings, debug
+):
+    settings.DEBUG = debug
+    client, headers = fail()
+    posted = {
+        "name": "Ana Reyes", "organization": "Domestic Workers Cell",
+        "email": '"ana"@example.org', "other_email": "ana@exa\u00admple.org",
+    }  # fmt: skip
+    response = client.post("/deep/?q=Ana+Reyes", posted, **headers)
+    assert response.status_code == 500
+    texts = [response.content.decode()]
+    if not debug:
+        [report] = mail.outbox
+        assert_clean(report.subject)
+        texts = [report.body, report.alternatives[0][0]]
+    for text in texts:
+        assert "RuntimeError" in text and "could not sign" in text
+        # The frames are there, with what they held named but not shown.
+        assert "failing_deep_view" in text and "signer" in text
+        for secret in ("Ana Reyes", "Ana+Reyes", "Domestic Workers", '"ana"',
+                       "&quot;ana", "exa\u00admple", "example.org"):  # fmt: skip
+            assert secret not in text, secret
+        assert_clean(text)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        '"ana"@example.org',
+        '"ana reyes"@example.org',
+        "ana@exa\u00admple.org",
+        "ana@ex\u200bample.org",
+        "ana@\uff45xample\uff0eorg",
+        "ana\uff20example.org",
+        "o'brien@example.org",
+        "ana@example",
+    ],
+)
+def test_scrub_removes_quoted_invisible_and_look_alike_addresses(address):
+    from django.utils.html import escape
+
+    for text in (f"to {address}, now", f"{{'email': {address!r}}}", escape(address)):
+        cleaned = scrub(text)
+        assert "[email removed]" in cleaned, text
+        for part in ("ana", "brien", "example", "xample"):
+            assert part not in cleaned, (text, cleaned)

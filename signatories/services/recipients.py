@@ -8,6 +8,7 @@ the next day with room (never dropped). Addresses are counted by a keyed hash on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
@@ -36,6 +37,22 @@ def recipient_hash(address: str) -> str:
     """
     local, _, domain = canonical_email(address).rpartition("@")
     return keyed_hash("recipient", f"{local.split('+', 1)[0]}@{domain}")
+
+
+def lock_recipients(*, addresses: Iterable[str]) -> None:
+    """Take the advisory locks of many addresses at once, in one order for all.
+
+    For a transaction that queues emails to several addresses (a release, the
+    reminder batch): taken one by one in row order, two such transactions holding
+    the same addresses in opposite orders would deadlock. reserve_email() then
+    takes them again, which costs nothing (a session may hold a lock twice).
+    """
+    keys = sorted({lock_key(recipient_hash(address)) for address in addresses})
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_RECIPIENT, key]
+            )
 
 
 def remember_recipient(*, address: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from ima_site.models import OutboxMessage
 from signatories.models import (
     RecipientDay,
     Signature,
@@ -18,13 +19,43 @@ from signatories.models import (
 from signatories.services.signing import FORM_TOKEN_MAX_AGE
 
 
+def _drop_unconfirmed(cutoff: datetime) -> int:
+    """Delete signatures left unconfirmed 14 days after their confirmation email,
+    and cancel the emails still queued for them (their addresses with them).
+
+    Counted from the email, not from signing: the daily cap may have held the
+    email back for days, and its link must have had its time.
+    """
+    email_still_counts = OutboxMessage.objects.filter(
+        kind="signature.confirm", object_id=OuterRef("pk")
+    ).filter(
+        Q(status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING])
+        | Q(status=OutboxMessage.Status.SENT, sent_at__gte=cutoff)
+    )
+    # Locked, so that a signing meeting one of these rows waits for the delete and
+    # then makes a new row, rather than queuing an email for a row about to go.
+    ids = list(
+        Signature.objects.select_for_update()
+        .filter(status=Signature.Status.PENDING, created_at__lt=cutoff)
+        .exclude(Exists(email_still_counts))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    OutboxMessage.objects.filter(
+        kind__startswith="signature.",
+        object_id__in=ids,
+        status=OutboxMessage.Status.QUEUED,
+    ).update(status=OutboxMessage.Status.CANCELLED, recipient=None)
+    return Signature.objects.filter(pk__in=ids).delete()[0]
+
+
 def apply_retention(*, now=None) -> dict[str, int]:
     """Drop personal data that is no longer needed; counts are kept.
 
-    Network hashes and attempts after 30 days; unconfirmed signatures after their
-    links expired; everything personal of a statement's signatures
-    SIGNATURE_RETENTION_DAYS after its signing closed or, when it has no closing
-    time, SIGNATURE_MAX_AGE_DAYS after its publication.
+    Network hashes and attempts after 30 days; unconfirmed signatures 14 days
+    after their confirmation email (its link long expired); everything personal
+    of a statement's signatures SIGNATURE_RETENTION_DAYS after its signing closed
+    or, when it has no closing time, SIGNATURE_MAX_AGE_DAYS after its publication.
     """
     now = now or timezone.now()
     month_ago = now - timedelta(days=30)
@@ -42,10 +73,7 @@ def apply_retention(*, now=None) -> dict[str, int]:
         done["network_hashes"] = Signature.objects.filter(
             created_at__lt=month_ago, network_hash__isnull=False
         ).update(network_hash=None)
-        stale = Signature.objects.filter(
-            status=Signature.Status.PENDING, created_at__lt=now - timedelta(days=14)
-        )
-        done["unconfirmed"] = stale.delete()[0]
+        done["unconfirmed"] = _drop_unconfirmed(now - timedelta(days=14))
         personal = Signature.objects.exclude(
             name="", email_encrypted__isnull=True, city="", role=""
         )

@@ -8,8 +8,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from ima_site.crypto import decrypt
 from ima_site.models import record_audit_entry
 from signatories.models import Organization, Signature
+from signatories.services import recipients
 from signatories.services.counts import count_event
 from signatories.services.signing import cancel_pending_emails, queue_confirmation
 from statements.models import Statement
@@ -47,9 +49,15 @@ def _audit_per_statement(by, action: str, signatures: list[Signature]) -> None:
         )
 
 
-def _review(ids, by, action: str, change) -> int:
+def _review(ids, by, action: str, change, *, before=None) -> int:
     with transaction.atomic():
-        signatures = list(Signature.objects.select_for_update().filter(pk__in=ids))
+        # Rows locked in one order (two reviews of the same rows wait, never
+        # deadlock), then `before` may take further locks for the whole batch.
+        signatures = list(
+            Signature.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        )
+        if before is not None:
+            before(signatures)
         for signature in signatures:
             counted_before = signature.is_counted
             change(signature)
@@ -77,6 +85,16 @@ def release_signatures(*, ids: list[int], by) -> int:
     confirmation email now (once), and no reminder after it, the email being new.
     """
 
+    def lock_addresses(signatures):
+        recipients.lock_recipients(
+            addresses=[
+                address
+                for signature in signatures
+                if signature.is_held and signature.status == Signature.Status.PENDING
+                if (address := decrypt(signature.email_encrypted))
+            ]
+        )
+
     def release(signature):
         was_held = signature.is_held
         signature.is_held = False
@@ -84,7 +102,7 @@ def release_signatures(*, ids: list[int], by) -> int:
         if was_held and queue_confirmation(signature):
             signature.reminder_sent_at = timezone.now()
 
-    return _review(ids, by, "release", release)
+    return _review(ids, by, "release", release, before=lock_addresses)
 
 
 def reject_signatures(*, ids: list[int], by) -> int:

@@ -16,7 +16,12 @@ from django.utils import timezone
 from ima_site.crypto import decrypt, encrypt, keyed_hash, network_prefix
 from ima_site.models import OutboxMessage
 from ima_site.outbox import queue_email
-from signatories.canonical import LARGE_PROVIDERS, canonical_email, email_domain
+from signatories.canonical import (
+    LARGE_PROVIDERS,
+    canonical_email,
+    email_domain,
+    mailer_address,
+)
 from signatories.links import new_nonce
 from signatories.models import Signature, SigningAttempt, SigningSwitch
 from signatories.services import recipients
@@ -33,6 +38,16 @@ LOCK_DOMAIN = 74_210_102
 # Seconds a signing form's token is accepted. Retention keeps used tokens longer,
 # so a token cannot be used again once its row is gone.
 FORM_TOKEN_MAX_AGE = 2 * 86400
+# Holds that mark a bot: the honeypot, and a form token missing, foreign, reused or
+# too old. Such a row never gets an email, so it must not stand in the way of the
+# address's owner: a later signing that is no bot's replaces it.
+BOT_HOLDS = (
+    "honeypot",
+    "no-form-token",
+    "foreign-form-token",
+    "reused-form-token",
+    "expired-form-token",
+)
 
 
 @dataclass
@@ -147,25 +162,32 @@ def refresh_statement_rates() -> int:
 
 # Columns a signature keeps when the same email signs the statement again: the row's
 # identity. Everything else is taken from the new signing if the old one was
-# withdrawn (a fresh signature in every respect), and kept otherwise.
+# withdrawn, or is a pending row held as a bot's and the new signing is no bot's
+# (a fresh signature in every respect), and kept otherwise.
 _KEPT_ON_REPEAT = {"id", "statement_id", "email_hash", "duplicate_notices"}
 
 
 def _upsert_signature(signature: Signature) -> tuple[int, str, bool, int, bool]:
     """Insert the signature, or meet the row this email already has on the statement.
 
-    One statement for a new signer, a repeat and a re-signing after withdrawing, so
-    they cost the same and the answer's timing tells nothing (a failed INSERT and
-    a second look cost more). The unique key makes parallel calls meet one row.
+    One statement for a new signer, a repeat, a re-signing after withdrawing and
+    a signing that replaces a bot's held row, so they cost the same and the
+    answer's timing tells nothing (a failed INSERT and a second look cost more).
+    The unique key makes parallel calls meet one row.
     Returns the row's id, status, whether it is held, the notices sent, and whether
-    it is fresh (new or re-signed after withdrawing: its nonce is then ours).
+    it is fresh (new, or replaced: its nonce is then ours).
     """
     fields = [f for f in Signature._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     columns = [quote(str(f.column)) for f in fields]
-    withdrawn = f"s.status = '{Signature.Status.WITHDRAWN}'"
+    bots = ", ".join(f"'{reason}'" for reason in BOT_HOLDS)
+    replaced = (
+        f"(s.status = '{Signature.Status.WITHDRAWN}'"
+        f" OR (s.status = '{Signature.Status.PENDING}' AND s.is_held"
+        f" AND s.hold_reason IN ({bots}) AND EXCLUDED.hold_reason NOT IN ({bots})))"
+    )
     renewed = ", ".join(
-        f"{column} = CASE WHEN {withdrawn} THEN EXCLUDED.{column} ELSE s.{column} END"
+        f"{column} = CASE WHEN {replaced} THEN EXCLUDED.{column} ELSE s.{column} END"
         for f, column in zip(fields, columns, strict=True)
         if f.column not in _KEPT_ON_REPEAT
     )
@@ -175,7 +197,7 @@ def _upsert_signature(signature: Signature) -> tuple[int, str, bool, int, bool]:
         VALUES ({", ".join(["%s"] * len(fields))})
         ON CONFLICT (statement_id, email_hash) WHERE email_hash IS NOT NULL
         DO UPDATE SET {renewed},
-            duplicate_notices = CASE WHEN {withdrawn} THEN 0
+            duplicate_notices = CASE WHEN {replaced} THEN 0
                 ELSE LEAST(s.duplicate_notices + 1, {MAX_DUPLICATE_NOTICES + 1:d}) END
         RETURNING s.id, s.status, s.is_held, s.duplicate_notices, s.link_nonce
     """  # noqa: S608 - names and constants from the code; values are parameters
@@ -231,12 +253,15 @@ def sign_statement(
 
     The caller learns nothing: a new signer, a repeat and a held signature all
     return None, after the same queries. Fifty parallel calls with one email make
-    one row (unique key). A held signature gets no email: a bot's never, one held
-    by a limit or a fast fill once an organizer releases it. form_nonce is the
-    signing form's token, good once.
+    one row (unique key). A held signature gets no email: a bot's never (a later
+    signing that is no bot's replaces its row), one held by a limit or a fast fill
+    once an organizer releases it. form_nonce is the signing form's token, good
+    once.
     """
-    canonical = canonical_email(data.email)
-    to = data.email.strip()
+    # The address the mail will really go to, and every hash made from it: two
+    # spellings of one inbox must count as one.
+    to = mailer_address(data.email)
+    canonical = canonical_email(to)
     email_hash = keyed_hash("email", canonical)
     domain_hash = keyed_hash("domain", email_domain(canonical))
     # Half the world signs from a few big providers: no limit (and no lock) for those.
@@ -284,8 +309,9 @@ def sign_statement(
             kind = "signature.confirm"
         else:
             kind = "signature.duplicate"
-        # Nothing for a held attempt, nor for a held row (its email goes when an
-        # organizer releases it, whoever signs again meanwhile).
+        # Nothing for a held attempt, nor for a row still held (held by a limit, its
+        # email goes when an organizer releases it, whoever signs again meanwhile;
+        # a bot's row was replaced above unless this attempt is a bot's too).
         send = (
             not hold_reason
             and not is_held
@@ -340,12 +366,19 @@ def queue_confirmation(signature: Signature) -> bool:
     return True
 
 
-def confirm_signature(*, signature: Signature) -> bool:
-    """Confirm a pending signature once; the link's nonce is used up."""
+def confirm_signature(*, signature: Signature, display: str | None = None) -> bool:
+    """Confirm a pending signature once; the link's nonce is used up.
+
+    display, when given, is how the owner of the email chose, on the confirm page,
+    to be shown (whoever first signed with that email chose the stored one)."""
+    if display is not None and display not in Signature.Display.values:
+        raise ValueError(f"Unknown display: {display!r}")
     with transaction.atomic():
         signature = Signature.objects.select_for_update().get(pk=signature.pk)
         if signature.status != Signature.Status.PENDING:
             return False
+        if display is not None:
+            signature.display = display
         signature.status = Signature.Status.CONFIRMED
         signature.confirmed_at = timezone.now()
         signature.link_nonce = ""
@@ -413,15 +446,26 @@ def send_reminders(*, older_than: timedelta = timedelta(days=2)) -> int:
     count = 0
     cutoff = timezone.now() - older_than
     with transaction.atomic():
-        due = Signature.objects.select_for_update(skip_locked=True).filter(
-            status=Signature.Status.PENDING,
-            is_held=False,
-            reminder_sent_at__isnull=True,
-            created_at__lte=cutoff,
-            email_encrypted__isnull=False,
-        )[:1000]
+        due = list(
+            Signature.objects.select_for_update(skip_locked=True)
+            .filter(
+                status=Signature.Status.PENDING,
+                is_held=False,
+                reminder_sent_at__isnull=True,
+                created_at__lte=cutoff,
+                email_encrypted__isnull=False,
+            )
+            .order_by("pk")[:1000]
+        )
+        addresses = {
+            signature.pk: decrypt(signature.email_encrypted) for signature in due
+        }
+        # All the addresses' locks first, in one order: a release queuing emails to
+        # some of them meanwhile takes them in the same order, so neither waits on
+        # the other in a circle.
+        recipients.lock_recipients(addresses=[a for a in addresses.values() if a])
         for signature in due:
-            to = decrypt(signature.email_encrypted)
+            to = addresses[signature.pk]
             if to:
                 _queue_signer_email(
                     kind="signature.reminder",

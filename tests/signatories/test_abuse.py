@@ -1,5 +1,6 @@
 """The site cannot be used to send spam, and its limits hold under concurrency."""
 
+import contextlib
 import http.client
 import re
 import secrets
@@ -16,8 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from ima_site.crypto import keyed_hash
 from ima_site.models import OutboxMessage
 from signatories import services
+from signatories.canonical import canonical_email
 from signatories.forms import FORM_TOKEN_SALT, SignForm, new_form_token
 from signatories.models import (
     KnownRecipient,
@@ -329,11 +332,15 @@ def test_a_signature_held_by_a_limit_is_emailed_once_released(
 
 
 @pytest.mark.django_db
-def test_signing_again_while_held_sends_nothing(client, open_statement, publisher):
-    sign(client, open_statement, website="filled")
+def test_signing_again_while_held_by_a_limit_sends_nothing(
+    client, open_statement, settings
+):
+    settings.SIGNING_LIMITS = {**settings.SIGNING_LIMITS, "network_minute": 0}
+    sign(client, open_statement)
+    settings.SIGNING_LIMITS = {**settings.SIGNING_LIMITS, "network_minute": 100}
     sign(client, open_statement)  # the same address, a clean post this time
-    assert Signature.objects.get().is_held
-    assert send_outbox() == []
+    assert Signature.objects.get().hold_reason == "network-burst"
+    assert send_outbox() == []  # its email goes when an organizer releases it
 
 
 @pytest.mark.django_db
@@ -426,6 +433,7 @@ REAL_NAMES = [
     "สมชาย ใจดี",
     "Nguyễn Thị Minh Khai",
     "O'Brien-Smith Jr.",
+    "Gal·la Puig",
 ]
 
 
@@ -631,3 +639,361 @@ def test_the_signed_page_offers_a_fresh_form_to_the_next_person(client, db):
     client.post(f"/statements/{statement.slug}/sign/", second)
     sent = [email.to for email in send_outbox()]
     assert sent == [["ana@example.org"], ["second@example.org"]]
+
+
+# --- 7. One inbox, one address: spellings the mailer merges are merged here too -----
+
+# Each of these reaches the inbox of victim@example.org: Django's SMTP backend sends a
+# non-ASCII domain in its IDNA form.
+SAME_INBOX = [
+    "victim@ｅxample.org",  # a full-width letter
+    "victim@eｘample.org",
+    "victim@ｅｘａｍｐｌｅ.org",
+    "VICTIM@EXAMPLE.ｏrg",
+]
+# Mail software reads these as victim@example.org too; nobody needs them to sign.
+REFUSED_SPELLINGS = [
+    '"victim"@example.org',
+    '"v\\ictim"@example.org',
+    "victim@exa\u00admple.org",  # soft hyphen
+    "victim@ex\u200bample.org",  # zero-width space
+    "victim@exam\u2060ple.org",  # word joiner
+    "victim@example\ufeff.org",  # byte order mark
+    "victim@exa\u034fmple.org",  # combining grapheme joiner
+    "vıctim@example.org",  # dotless i, which the validator's [A-Z] matches
+    "victim@[192.0.2.1]",
+]
+
+
+@pytest.mark.django_db
+def test_spellings_of_one_inbox_share_its_daily_cap(client):
+    addresses = ["victim@example.org", *SAME_INBOX]
+    for i, statement in enumerate(statements(len(addresses))):
+        response = sign(client, statement, email=addresses[i], ip=f"198.51.{i}.7")
+        assert response.status_code == 303
+    # The first three, to the address the mail goes to whatever the spelling.
+    assert [email.to for email in send_outbox()] == [["victim@example.org"]] * 3
+    assert OutboxMessage.objects.filter(status="queued").count() == 2
+    assert len(set(Signature.objects.values_list("email_hash", flat=True))) == 1
+    assert RecipientDay.objects.count() == 2  # one address, today and tomorrow
+
+
+@pytest.mark.django_db
+def test_a_full_width_spelling_is_the_same_signer(client, open_statement):
+    sign(client, open_statement, email="ana@example.org")
+    sign(client, open_statement, email="ana@ｅxample.org", name="Ana Again")
+    signature = Signature.objects.get()
+    assert signature.name == "Ana Reyes"
+    assert signature.duplicate_notices == 1
+
+
+@pytest.mark.django_db
+def test_a_full_width_domain_counts_in_the_domain_limit(
+    client, open_statement, settings
+):
+    settings.SIGNING_LIMITS = {**settings.SIGNING_LIMITS, "domain_minute": 1}
+    sign(client, open_statement, email="a@small-ngo.example", ip="198.51.1.7")
+    sign(client, open_statement, email="b@ｓmall-ngo.example", ip="198.51.2.7")
+    reasons = Signature.objects.order_by("pk").values_list("hold_reason", flat=True)
+    assert list(reasons) == ["", "domain-burst"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", REFUSED_SPELLINGS)
+def test_an_address_mail_software_would_rewrite_is_refused(
+    client, open_statement, email
+):
+    assert form_errors(open_statement, email=email).get("email")
+    response = sign(client, open_statement, email=email)
+    assert response.status_code == 400
+    assert not Signature.objects.exists()
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", ['"victim"@example.org', "victim@exa\u00admple.org"])
+def test_the_api_refuses_them_too_naming_the_email(open_statement, email):
+    url = f"/api/v1/statements/{open_statement.slug}/signatures/"
+    person = {"name": "Budi", "email": email, "country": "ID"}
+    response = APIClient().post(url, person, format="json")
+    assert response.status_code == 400
+    assert "email" in response.json()
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_refusals_say_what_to_change(open_statement):
+    [quoted] = form_errors(open_statement, email='"ana"@example.org')["email"]
+    assert "quotation marks" in quoted
+    [hidden] = form_errors(open_statement, email="ana@exa\u00admple.org")["email"]
+    assert "invisible characters" in hidden
+
+
+def test_a_plain_address_keeps_its_hash():
+    # Signatures made before this rule must still meet their signers.
+    for typed in ("Ana.Reyes+x@Example.ORG", " ana@example.org ", "a@b-c.example"):
+        assert canonical_email(typed) == typed.strip().lower()
+    assert canonical_email("Ana@Googlemail.com") == "ana@gmail.com"
+
+
+@pytest.mark.django_db
+def test_an_international_domain_is_mailed_and_hashed_in_its_idna_form(
+    client, open_statement
+):
+    sign(client, open_statement, email="ana@bücher.example")
+    [email] = send_outbox()
+    assert email.to == ["ana@xn--bcher-kva.example"]
+    signature = Signature.objects.get()
+    assert signature.email_hash == keyed_hash("email", "ana@xn--bcher-kva.example")
+    # Typed in its ASCII form, it is the same signer.
+    sign(client, open_statement, email="ana@xn--bcher-kva.example", name="Ana Two")
+    assert Signature.objects.get().duplicate_notices == 1
+
+
+# --- 8. A row held as a bot's does not block the address's owner -------------------
+
+
+def bot_post(client, statement, reason: str):
+    """Sign as a bot would, with Ana's address and a typed text of its own."""
+    other = make_statement(slug=f"other-{reason}", accepts_signatures=True)
+    changes = {
+        "honeypot": {"website": "http://spam.example"},
+        "no-form-token": {"started": ""},
+        "foreign-form-token": {"started": new_form_token(other)},
+    }
+    if reason == "reused-form-token":
+        token = form_data(client, statement)["started"]
+        sign(client, statement, started=token, email="first@example.org")
+        changes[reason] = {"started": token}
+    sign(client, statement, name="Qzx Bot Name", **changes[reason])
+    send_outbox()  # the first address's email, if any
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "reason",
+    ["honeypot", "no-form-token", "foreign-form-token", "reused-form-token"],
+)
+def test_a_clean_signing_replaces_a_row_held_as_a_bots(client, open_statement, reason):
+    bot_post(client, open_statement, reason)
+    held = Signature.objects.get(name="Qzx Bot Name")
+    assert held.hold_reason == reason
+    old_nonces = (held.link_nonce, held.withdraw_nonce)
+    sign(client, open_statement, name="Ana Reyes", city="Manila")
+    signature = Signature.objects.get(pk=held.pk)
+    assert (signature.name, signature.city) == ("Ana Reyes", "Manila")
+    assert not signature.is_held and signature.hold_reason == ""
+    assert signature.duplicate_notices == 0
+    assert signature.link_nonce not in old_nonces
+    assert signature.withdraw_nonce not in old_nonces
+    [email] = send_outbox()
+    assert email.to == ["ana@example.org"]
+    client.post(urlsplit(link_from(email, "confirm")).path)
+    assert Signature.objects.get(pk=held.pk).status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_a_clean_signing_replaces_a_row_held_for_an_expired_form(
+    client, open_statement, monkeypatch
+):
+    with monkeypatch.context() as patch:
+        patch.setattr("signatories.forms.FORM_TOKEN_MAX_AGE", -1)
+        sign(client, open_statement, name="Left Open")
+    assert held_reason() == "expired-form-token"
+    sign(client, open_statement, name="Ana Reyes")
+    signature = Signature.objects.get()
+    assert (signature.name, signature.is_held) == ("Ana Reyes", False)
+    assert [email.to for email in send_outbox()] == [["ana@example.org"]]
+
+
+@pytest.mark.django_db
+def test_a_bot_does_not_replace_a_bots_row(client, open_statement):
+    sign(client, open_statement, name="Qzx First", website="x")
+    sign(client, open_statement, name="Qzx Second", started="")
+    signature = Signature.objects.get()
+    assert (signature.name, signature.hold_reason) == ("Qzx First", "honeypot")
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+def test_a_bot_cannot_replace_a_clean_pending_row(client, open_statement):
+    sign(client, open_statement)
+    sign(client, open_statement, name="Qzx Bot", website="x")
+    signature = Signature.objects.get()
+    assert (signature.name, signature.is_held) == ("Ana Reyes", False)
+    assert len(send_outbox()) == 1
+
+
+@pytest.mark.django_db
+def test_replacing_a_bots_row_runs_the_same_queries_as_a_new_signing(open_statement):
+    services.sign_statement(
+        statement=open_statement,
+        data=SignerData(name="Bot", email="held@example.org", country="PH"),
+        client_ip=None,
+        suspicion="honeypot",
+    )
+    new = query_shapes(open_statement, "new@example.org")
+    assert query_shapes(open_statement, "held@example.org") == new
+    assert not Signature.objects.get(email_hash=keyed_hash(
+        "email", "held@example.org"
+    )).is_held  # fmt: skip
+
+
+# --- 9. Invisible characters and other dots in public text -------------------------
+
+INVISIBLE = ["\u00ad", "\u2060", "\ufeff", "\u180e", "\u034f", "\u200b", "\u061c"]
+OTHER_DOTS = [
+    "evil\u0589com",  # Armenian full stop
+    "evil\u06d4com",  # Arabic full stop, between Latin letters
+    "evil\u0701com",  # Syriac supralinear full stop
+    "evil\u2e33com",  # raised dot
+    "evil\u2e3ccom",  # stenographic full stop
+    "evil\ua4f8com",  # Lisu letter tone mya ti
+    "evil dot com",
+    "Visit evil DOT org",
+    "evil.\ufe0fcom",  # a variation selector after the dot
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("char", INVISIBLE)
+@pytest.mark.parametrize("field", ["name", "organization", "role", "city"])
+def test_invisible_characters_are_refused(open_statement, field, char):
+    errors = form_errors(open_statement, **{field: f"evil.{char}com Ana{char}"})
+    assert "not allowed" in " ".join(errors.get(field, [])), (field, char)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", OTHER_DOTS)
+@pytest.mark.parametrize("field", ["name", "organization", "role", "city"])
+def test_other_dots_read_as_dots(open_statement, field, text):
+    errors = form_errors(open_statement, **{field: text})
+    assert "web address" in " ".join(errors.get(field, [])), (field, text)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gal·la Puig",  # Catalan's middle dot is no dot
+        "Paral·lel",
+        "کراچی۔لاہور",  # the Arabic full stop between Arabic letters
+        "ꓡꓲꓸꓢꓴ",  # Lisu, whose tone letter looks like a dot
+        "Dot Cotton",
+        "Ana Dotson",
+    ],
+)
+def test_text_with_dot_like_marks_of_its_own_script_passes(open_statement, text):
+    assert form_errors(open_statement, name=text, city=text) == {}
+
+
+# --- 10. Releases and reminders lock their addresses in one order -------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_releases_of_the_same_addresses_in_opposite_order_do_not_deadlock(
+    monkeypatch, publisher
+):
+    first = make_statement(slug="d1", accepts_signatures=True)
+    second = make_statement(slug="d2", accepts_signatures=True)
+
+    def held(statement, email) -> int:
+        services.sign_statement(
+            statement=statement,
+            data=SignerData(name="N", email=email, country="PH"),
+            client_ip=None,
+            suspicion="too-fast",
+        )
+        return Signature.objects.get(
+            statement=statement, email_hash=keyed_hash("email", email)
+        ).pk
+
+    # Rows in opposite order of address: a row-by-row lock order would cross.
+    batches = [
+        [held(first, "a@example.org"), held(first, "b@example.org")],
+        [held(second, "b@example.org"), held(second, "a@example.org")],
+    ]
+    # Each release pauses at its first email until the other has reached its own
+    # (or 2 s passed): the interleaving that deadlocked.
+    barrier = threading.Barrier(2, timeout=2)
+    real = recipients.reserve_email
+    paused = threading.local()
+
+    def reserve_after_the_other(**kwargs):
+        result = real(**kwargs)
+        if not getattr(paused, "done", False):
+            paused.done = True
+            # A broken barrier: the other waits for our locks, the order holds.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()
+        return result
+
+    monkeypatch.setattr(recipients, "reserve_email", reserve_after_the_other)
+    errors = []
+
+    def release(ids):
+        try:
+            services.release_signatures(ids=ids, by=publisher)
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=release, args=(ids,)) for ids in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert not Signature.objects.filter(is_held=True).exists()
+    assert OutboxMessage.objects.filter(status="queued").count() == 4
+
+
+# --- 11. Retention counts from the confirmation email and leaves no address ---------
+
+
+@pytest.mark.django_db
+def test_an_unconfirmed_signature_goes_14_days_after_its_email_with_its_queued_ones(
+    client, open_statement
+):
+    sign(client, open_statement)
+    send_outbox()
+    signature = Signature.objects.get()
+    long_ago = timezone.now() - timedelta(days=15)
+    Signature.objects.update(created_at=long_ago)
+    OutboxMessage.objects.update(sent_at=long_ago)
+    # A reminder still waiting (the daily cap, say) when the signature goes.
+    assert services.send_reminders() == 1
+    reminder = OutboxMessage.objects.get(status="queued")
+    assert reminder.recipient is not None
+    assert services.apply_retention()["unconfirmed"] == 1
+    assert not Signature.objects.filter(pk=signature.pk).exists()
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.recipient) == ("cancelled", None)
+    assert send_outbox() == []
+
+
+@pytest.mark.django_db
+def test_an_unconfirmed_signature_is_kept_while_its_email_waits_or_is_recent(client):
+    # The fourth statement's confirmation waits for the next day (the cap).
+    for statement in statements(4):
+        sign(client, statement, email="victim@example.org")
+    sent = OutboxMessage.objects.filter(status="sent")
+    assert len(send_outbox()) == 3
+    Signature.objects.update(created_at=timezone.now() - timedelta(days=20))
+    first, second, third = sent.order_by("pk")
+    OutboxMessage.objects.filter(pk=first.pk).update(
+        sent_at=timezone.now() - timedelta(days=15)
+    )
+    OutboxMessage.objects.filter(pk=second.pk).update(
+        sent_at=timezone.now() - timedelta(days=13)
+    )
+    # The third's email was sent just now: all but the first stay.
+    assert services.apply_retention()["unconfirmed"] == 1
+    kept = set(Signature.objects.values_list("pk", flat=True))
+    assert kept == {second.object_id, third.object_id} | set(
+        OutboxMessage.objects.filter(status="queued").values_list(
+            "object_id", flat=True
+        )
+    )
+    assert len(kept) == 3

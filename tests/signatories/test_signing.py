@@ -2,6 +2,7 @@ import base64
 import binascii
 import contextlib
 import re
+import string
 import zlib
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -52,7 +53,7 @@ def shows_only_a_button(client, url: str) -> None:
     nothing; the page holds a form that POSTs back to the same link."""
     page = client.get(url)
     assert page.status_code == 200
-    assert re.search(r'<form method="post" action="">', page.content.decode())
+    assert re.search(r'<form method="post" action=""[^>]*>', page.content.decode())
     assert client.head(url).status_code == 200
 
 
@@ -111,9 +112,14 @@ def test_a_scanner_fetching_the_withdraw_link_erases_nothing(client, open_statem
     assert Signature.objects.get().status == "withdrawn"
 
 
+BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+
+
 def tampered(token: str, at: int) -> str:
-    """The token with one character changed, to one that is surely different."""
-    replacement = "A" if token[at] != "A" else "B"
+    """The token with one character changed so that its bytes change too: the
+    top bit of the character's six flips (the last character of unpadded base64
+    may carry unused low bits, and changing only those changes nothing)."""
+    replacement = BASE64URL[(BASE64URL.index(token[at]) + 32) % 64]
     changed = token[:at] + replacement + token[at + 1 :]
     assert changed != token
     return changed
@@ -567,3 +573,113 @@ def test_script_in_a_name_never_reaches_the_html_email(client, open_statement):
     [email] = send_outbox()
     html = email.alternatives[0][0]
     assert "<script>" not in html and "alert(1)" not in html
+
+
+def confirm_page_of(client, statement, **overrides) -> tuple[str, str]:
+    """Sign with those details; the confirm link's path and the page it shows."""
+    sign(client, statement, **overrides)
+    [email] = send_outbox()
+    confirm = path(link_from(email, "confirm"))
+    return confirm, client.get(confirm).content.decode()
+
+
+def test_the_confirm_page_shows_what_will_be_published_and_never_the_email(
+    client, open_statement
+):
+    confirm, page = confirm_page_of(
+        client, open_statement, name="Ana <b>Reyes</b>", organization="Cell & Co",
+        role="Overstayer", city="Riyadh", country="SA", display="full",
+    )  # fmt: skip
+    for shown in ("Ana &lt;b&gt;Reyes&lt;/b&gt;", "Cell &amp; Co", "Overstayer",
+                  "Riyadh", "Saudi Arabia", "as a person"):  # fmt: skip
+        assert shown in page, shown
+    assert "<b>Reyes</b>" not in page
+    assert "ana@example.org" not in page and "example.org" not in page
+    # Each way of showing the name, with what the public list would then show.
+    assert "My full name: <span" in page
+    assert "Ana &lt;b&gt;Reyes&lt;/b&gt;, Cell &amp; Co · Overstayer" in page
+    # (public_name() takes the first character of each word, "<b>Reyes</b>" too.)
+    assert 'My initials only: <span class="listed-as">A.&lt;.</span>' in page
+    assert re.search(r"Not listed, only counted: <span[^>]*>no name is shown", page)
+    assert re.search(r'value="full" checked', page)
+    # And the way out, for a signature someone else made with this address.
+    assert "This is not what I entered: delete it" in page
+
+
+def test_an_organization_signature_shows_that_it_signs_for_an_organization(
+    client, open_statement
+):
+    _confirm, page = confirm_page_of(
+        client, open_statement, kind="organization", organization="Migrante Riyadh"
+    )
+    assert "for an organization" in page and "Migrante Riyadh" in page
+
+
+@pytest.mark.parametrize("display", ["full", "initials", "count_only"])
+def test_what_the_confirm_page_promises_is_what_the_list_shows(
+    client, open_statement, display
+):
+    confirm, page = confirm_page_of(
+        client, open_statement, organization="Cell", role="Nurse", display="full"
+    )
+    option = re.search(
+        rf'value="{display}".*?<span class="listed-as">(.*?)</span>', page, re.S
+    )[1]
+    done = client.post(confirm, {"display": display}).content.decode()
+    services.apply_count_events()
+    statement_page = client.get(open_statement.get_absolute_url()).content.decode()
+    if display == "count_only":
+        assert option == "no name is shown"
+        assert "Ana" not in statement_page and "A.R." not in statement_page
+        assert "not listed by name" in done
+    else:
+        assert f"<li>{option}</li>" in statement_page
+        assert option in done
+
+
+def test_the_display_chosen_when_confirming_is_saved(client, open_statement):
+    confirm, _page = confirm_page_of(client, open_statement, display="full")
+    response = client.post(confirm, {"display": "initials"})
+    assert response.status_code == 200
+    signature = Signature.objects.get()
+    assert (signature.status, signature.display) == ("confirmed", "initials")
+    assert signature.kind == "person"  # the kind is not for the page to change
+
+
+def test_a_display_that_is_no_choice_is_refused_by_name(client, open_statement):
+    confirm, _page = confirm_page_of(client, open_statement, display="full")
+    before = state_of_everything()
+    for bad in ("everything", "", "<script>"):
+        response = client.post(confirm, {"display": bad})
+        assert response.status_code == 400, bad
+        page = response.content.decode()
+        assert "is not a way to show your signature" in page
+        assert "Show my signature as" in page
+    assert "&lt;script&gt;" in page and "<script>" not in page
+    assert state_of_everything() == before
+    assert client.post(confirm, {"display": "count_only"}).status_code == 200
+    assert Signature.objects.get().display == "count_only"
+
+
+def test_the_confirm_page_deletes_a_signature_that_is_not_what_was_entered(
+    client, open_statement
+):
+    # Someone signs with Ana's address and their own details; Ana signs too.
+    sign(client, open_statement, name="Ana Reyes", role="Overstayer")
+    send_outbox()
+    confirm, page = confirm_page_of(client, open_statement, name="Ana Reyes")
+    assert "Overstayer" in page  # Ana sees what the first signer entered
+    delete = re.search(r'<form method="post" action="(/s/cancel/[^"]+/)"', page)[1]
+    before = state_of_everything()
+    shows_only_a_button(client, delete)
+    assert state_of_everything() == before
+    assert client.post(delete).status_code == 200
+    assert not Signature.objects.exists()
+    # Once: the delete link, and the confirm link beside it, are used up.
+    assert client.post(delete).status_code == 404
+    assert client.post(confirm).status_code == 404
+    # Ana signs again, with her own details.
+    sign(client, open_statement, name="Ana Reyes", role="Nurse")
+    assert Signature.objects.get().role == "Nurse"
+    [email] = send_outbox()
+    assert client.post(path(link_from(email, "confirm"))).status_code == 200
