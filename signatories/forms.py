@@ -25,9 +25,12 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Names are public and go into letters: they must not carry a web address. The text
 # is checked after NFKC normalization, which turns full-width letters and the
 # look-alike dots U+2024, U+FE52, U+FF0E into plain ones; dots written as "[.]",
-# "(dot)", "evil dot com" and the like are read as dots too.
+# "(dot)", "evil dot com" and the like are read as dots too (a lower-case "dot"
+# before lower-case letters only: "Mary Dot Smith" is a name).
 SPELLED_DOT = re.compile(
-    r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|(?<=\w)\s+dot\s+(?=\w)", re.I
+    r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*"
+    r"|(?<=\w)\s+(?-i:dot)\s+(?=(?-i:[a-z]{2,24})\b)",
+    re.I,
 )
 # Other marks a reader takes for a dot in an address, which NFKC leaves alone: the
 # Armenian full stop, the Syriac supralinear full stop, the raised dot and the

@@ -48,7 +48,8 @@ _NO_WWW = "(?!.*[Ww][Ww][Ww]\\.)"
 
 def public_text_pattern(extra_letters: str = "", separators: str = "") -> str:
     word = f"[{LETTERS}{extra_letters}][{LETTERS}{MARKS}{extra_letters}]*"
-    joint = f"(?:[ '\\u2019{separators}-]+|\\. (?=[{CAPITALS}]))"
+    # The middle dot joins names too: "Gal·la Puig", "阿沛·阿旺晋美".
+    joint = f"(?:[ '\\u2019\\u00b7{separators}-]+|\\. (?=[{CAPITALS}]))"
     return f"^{_NO_WWW}{word}(?:{joint}{word})*\\.?$"
 
 

@@ -120,7 +120,8 @@ def test_a_field_of_the_wrong_type_or_shape_is_a_400_naming_it(
 
 def test_names_the_schema_allows_are_accepted(open_statement):
     names = ["Ma. Teresa Cruz", "J. Smith", "O'Brien Jr.", "Anne-Marie", "محمد علي",
-             "สมชาย ใจดี", "王小明", "Nguyễn Thị Hương", "Тарас Шевченко"]  # fmt: skip
+             "สมชาย ใจดี", "王小明", "Nguyễn Thị Hương", "Тарас Шевченко", "Gal·la Puig",
+             "阿沛·阿旺晋美", "Mary Dot Smith"]  # fmt: skip
     for number, name in enumerate(names):
         response = APIClient().post(
             SIGN_URL, {**SIGNER, "name": name, "email": f"s{number}@example.org"},

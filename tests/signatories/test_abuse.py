@@ -421,6 +421,7 @@ ADDRESS_LIKE = [
 ]
 REAL_NAMES = [
     "J. Smith",
+    "Mary Dot Smith",
     "Ma. Teresa Cruz",
     "Ma. del Rosario Santos",
     "St. John",
@@ -850,7 +851,7 @@ OTHER_DOTS = [
     "evil\u2e3ccom",  # stenographic full stop
     "evil\ua4f8com",  # Lisu letter tone mya ti
     "evil dot com",
-    "Visit evil DOT org",
+    "Visit evil dot org",
     "evil.\ufe0fcom",  # a variation selector after the dot
 ]
 
