@@ -191,3 +191,17 @@ def test_scrub_removes_quoted_invisible_and_look_alike_addresses(address):
         assert "[email removed]" in cleaned, text
         for part in ("ana", "brien", "example", "xample"):
             assert part not in cleaned, (text, cleaned)
+
+
+def test_a_signers_data_prints_without_name_or_address():
+    """A log line or exception message that formats it carries nothing personal."""
+    from signatories.services import SignerData
+
+    data = SignerData(
+        name="Ana Reyes", email="ana@example.org", country="PH",
+        organization="Migrante", role="Organizer", city="Manila",
+    )  # fmt: skip
+    printed = repr(data) + str(data) + f"{data}"
+    for personal in ["Ana Reyes", "ana@example.org", "Migrante", "Organizer", "Manila"]:
+        assert personal not in printed
+    assert "PH" in printed

@@ -6,7 +6,7 @@ same transaction as the change. Nothing here touches Redis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -52,13 +52,15 @@ BOT_HOLDS = (
 
 @dataclass
 class SignerData:
-    name: str
-    email: str
+    # Personal fields stay out of repr(): a traceback or a log line that prints the
+    # object must not carry a signer's name or address.
+    name: str = field(repr=False)
+    email: str = field(repr=False)
     country: str
     kind: str = Signature.Kind.PERSON
-    organization: str = ""
-    role: str = ""
-    city: str = ""
+    organization: str = field(default="", repr=False)
+    role: str = field(default="", repr=False)
+    city: str = field(default="", repr=False)
     display: str = Signature.Display.FULL
     language: str = "en"
     consent: bool = False
