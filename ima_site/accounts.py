@@ -16,6 +16,7 @@ from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from axes.signals import user_locked_out
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -50,6 +51,41 @@ def client_network(request: HttpRequest) -> str | None:
     except ValueError:
         # Not an address (a forged header under a misconfigured proxy count).
         return None
+
+
+# Namespace of the advisory lock that makes login attempts for one username from one
+# network take turns (beside the signing limits' 74_210_1xx locks).
+LOGIN_TURN_LOCK = 74_210_201
+
+
+class LoginAttemptsTakeTurns:
+    """Middleware: the login attempts for one username from one network take turns.
+
+    Axes looks at the lock-out before the password is checked and records a failure
+    after: guesses sent in parallel would all pass the look before any failure is
+    recorded. Each login POST runs in a transaction under an advisory lock for its
+    (username, network), so it sees every failure of the attempts before it and the
+    limit is exact. Other usernames and networks do not wait.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.method != "POST" or not request.path_info.endswith("/admin/login/"):
+            return self.get_response(request)
+        turn = keyed_hash(
+            "login-turn",
+            f"{username_hash(request.POST.get('username'))}\x00"
+            f"{client_network(request)}",
+        )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [LOGIN_TURN_LOCK, int(turn[:8], 16) - 2**31],
+                )
+            return self.get_response(request)
 
 
 def username_hash(username: str | None) -> str | None:

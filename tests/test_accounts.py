@@ -475,3 +475,38 @@ def test_a_bad_login_throttle_setting_stops_start_up_naming_it(name):
     result = start(**{name: "0"})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_check_no_more_passwords_than_the_limit(settings):
+    """Sixteen wrong passwords at once from one network: only the first five are
+    checked, the rest are refused as locked out."""
+    import threading
+
+    settings.AXES_FAILURE_LIMIT = 5
+    make_user("guessed", groups=["Publishers"])
+    barrier = threading.Barrier(16, timeout=30)
+    statuses = []
+
+    def guess(number: int) -> None:
+        try:
+            client = Client()
+            barrier.wait()
+            response = client.post(
+                reverse("admin:login"),
+                {"username": "guessed", "password": f"wrong-{number}"},
+                REMOTE_ADDR="203.0.113.7",
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(statuses) == 16
+    assert AuditEntry.objects.filter(action="login.failed").count() == 5
+    assert AuditEntry.objects.filter(action="login.refused").count() == 11
+    assert statuses.count(429) >= 11
