@@ -21,54 +21,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import secrets
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-
-from ima_site import localdev  # noqa: E402
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
-    stores = localdev.DataStores(env)
-    stores.start()
-    base = env["DATABASE_URL"].rsplit("/", 1)[0]
-    env.update(
-        {
-            "DATABASE_URL": f"{base}/ima_bench",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_HTTPS": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "SITE_URL": "http://127.0.0.1",
-            "SIGNER_DATA_KEYS": localdev.test_fernet_key(),
-            "SIGNER_HASH_KEY": secrets.token_urlsafe(40),
-            "SIGNING_MIN_SECONDS": "0",
-            "TRUSTED_PROXY_COUNT": "1",
-            # One client address sends everything here: lift the per-network limits
-            # so that the normal path is measured (a held signature costs the same).
-            "SIGNING_LIMIT_NETWORK_MINUTE": "100000000",
-            "SIGNING_LIMIT_NETWORK_DAY": "100000000",
-            "SIGNING_LIMIT_STATEMENT_MINUTE": "100000000",
-            "SIGNING_LIMIT_STATEMENT_HOUR": "100000000",
-            "LOG_LEVEL": "WARNING",
-            "EMAIL_URL": "locmem:",
-        }
-    )
-    return env
+from production_env import BASE_DIR, bench_env, localdev, log
 
 
 def sql(env, statement: str, *, database: str | None = None):
@@ -301,7 +262,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=5)
     parser.add_argument("--port", type=int, default=8123)
     args = parser.parse_args()
-    env = bench_env()
+    env = bench_env("ima_bench", TRUSTED_PROXY_COUNT="1")
     log(f"Preparing database ima_bench on {urlsplit(env['DATABASE_URL']).port} …")
     prepare_database(env)
     seconds, concurrency = args.seconds, args.concurrency

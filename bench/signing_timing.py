@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import re
 import secrets
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-
-from ima_site import localdev  # noqa: E402
+from production_env import BASE_DIR, bench_env, localdev, log
 
 DATABASE = "ima_timing"
 SLUG = "timing"
@@ -50,39 +45,6 @@ services.sign_statement(
     data=services.SignerData(name="Known Signer", email="{KNOWN}", country="PH"))
 services.confirm_signature(signature=Signature.objects.get())
 """
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
-    localdev.DataStores(env).start()
-    base = env["DATABASE_URL"].rsplit("/", 1)[0]
-    env.update(
-        {
-            "DATABASE_URL": f"{base}/{DATABASE}",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_HTTPS": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "SITE_URL": "http://127.0.0.1",
-            "SIGNER_DATA_KEYS": localdev.test_fernet_key(),
-            "SIGNER_HASH_KEY": secrets.token_urlsafe(40),
-            "SIGNING_MIN_SECONDS": "0",
-            # Everything comes from one address and one domain here: lift the
-            # limits, so that neither path is held (a held one costs the same).
-            "SIGNING_LIMIT_NETWORK_MINUTE": "100000000",
-            "SIGNING_LIMIT_NETWORK_DAY": "100000000",
-            "SIGNING_LIMIT_DOMAIN_MINUTE": "100000000",
-            "SIGNING_LIMIT_DOMAIN_HOUR": "100000000",
-            "LOG_LEVEL": "WARNING",
-            "EMAIL_URL": "locmem:",
-        }
-    )
-    env.pop("DJANGO_BEHIND_PROXY", None)
-    return env
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -138,7 +100,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--port", type=int, default=8124)
     args = parser.parse_args()
-    env = bench_env()
+    env = bench_env(DATABASE)
     log(f"Preparing database {DATABASE} …")
     prepare(env)
     server = subprocess.Popen(

@@ -48,3 +48,33 @@ def page(browser, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def csp_violations(page) -> list[str]:
+    """The Content Security Policy complaints the page logs from now on."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text
+            and violations.append(message.text)
+        ),
+    )
+    return violations
+
+
+def type_password(page, username: str, path: str = "/admin/") -> None:
+    """The first step of an organizer's login, through the admin's form."""
+    page.goto(path)
+    page.fill("#id_username", username)
+    page.fill("#id_password", "a-long-test-password-1")
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_in(page, user, path: str = "/admin/") -> None:
+    """Password, then the code the organizer's authenticator app shows."""
+    from tests.factories import totp_code
+
+    type_password(page, user.get_username(), path)
+    page.fill("#id_code", totp_code(user))
+    page.get_by_role("button", name="Verify").click()

@@ -4,7 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from statements.models import Statement
-from tests.factories import make_statement, make_user, totp_code
+from tests.e2e.conftest import csp_violations, log_in
+from tests.factories import make_statement, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -87,21 +88,8 @@ def test_arabic_version_is_laid_out_right_to_left(page):
 
 def test_organizer_drafts_previews_and_publishes(page, live_server):
     organizer = make_user("organizer", groups=["Editors", "Publishers"])
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text
-            and violations.append(message.text)
-        ),
-    )
-    page.goto("/admin/")
-    page.fill("#id_username", "organizer")
-    page.fill("#id_password", "a-long-test-password-1")
-    page.get_by_role("button", name="Log in").click()
-    # The second step: the code the organizer's authenticator app shows.
-    page.fill("#id_code", totp_code(organizer))
-    page.get_by_role("button", name="Verify").click()
+    violations = csp_violations(page)
+    log_in(page, organizer)
     expect(page.locator("#user-tools")).to_contain_text("organizer")
 
     page.goto("/admin/statements/statement/add/")
@@ -218,12 +206,7 @@ def test_script_in_signers_names_never_runs_in_the_page_or_the_admin(
     no_element_from_payloads(page)
 
     reviewer = make_user("reviewer", groups=["Publishers"])
-    page.goto("/admin/login/?next=/admin/signatories/signature/")
-    page.fill("#id_username", "reviewer")
-    page.fill("#id_password", "a-long-test-password-1")
-    page.get_by_role("button", name="Log in").click()
-    page.fill("#id_code", totp_code(reviewer))
-    page.get_by_role("button", name="Verify").click()
+    log_in(page, reviewer, "/admin/login/?next=/admin/signatories/signature/")
     expect(page.locator("#result_list")).to_contain_text("window.__pwned")
     listed = page.locator("#result_list").inner_text()
     for payload in PAYLOADS:

@@ -5,6 +5,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import csp_violations, type_password
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -12,18 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_new_publisher_scans_the_code_confirms_and_keeps_the_recovery_codes(page):
     make_user("newcomer", groups=["Publishers"], two_factor=False)
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text
-            and violations.append(message.text)
-        ),
-    )
-    page.goto("/admin/")
-    page.fill("#id_username", "newcomer")
-    page.fill("#id_password", "a-long-test-password-1")
-    page.get_by_role("button", name="Log in").click()
+    violations = csp_violations(page)
+    type_password(page, "newcomer")
 
     # Only the set-up page: the QR code is drawn, the secret is there to type.
     expect(page).to_have_title("Set up two-factor login | IMA campaign site")
