@@ -205,3 +205,17 @@ def test_a_signers_data_prints_without_name_or_address():
     for personal in ["Ana Reyes", "ana@example.org", "Migrante", "Organizer", "Manila"]:
         assert personal not in printed
     assert "PH" in printed
+
+
+def test_scrubbing_a_long_header_takes_no_time():
+    """A report of any 500 scrubs every header: a long one an attacker sends must
+    not hold the process (an unbounded pattern took seconds on 8,000 characters)."""
+    import time
+
+    from ima_site.errors import scrub
+
+    for text in ["a" * 8000, "&a;" * 3000, '\\"' * 4000, "&amp;a" * 2000]:
+        started = time.perf_counter()
+        scrub(text)
+        assert time.perf_counter() - started < 0.5, text[:10]
+    assert scrub("to " + "b" * 64 + "@example.org") == "to [email removed]"
