@@ -85,11 +85,10 @@ def queue_email(
         recipient=recipient if send else None,
         language=language,
         status=OutboxMessage.Status.QUEUED if send else OutboxMessage.Status.CANCELLED,
+        # One INSERT whether or not the email waits: a capped address (one that
+        # never confirmed) must cost the same queries as a known one.
+        next_attempt_at=send_at or timezone.now(),
     )
-    if send_at is not None:
-        # next_attempt_at is set on insert (auto_now_add), whatever we pass.
-        OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=send_at)
-        message.next_attempt_at = send_at
     return message
 
 

@@ -399,6 +399,30 @@ def test_new_and_already_signed_signers_run_the_same_queries(open_statement):
     assert query_shapes(open_statement, "known@example.org") == new
 
 
+@pytest.mark.django_db
+def test_an_address_over_its_daily_cap_runs_the_same_queries_as_a_known_one(
+    open_statement,
+):
+    """A fourth email in a day to an address that never confirmed waits: that must
+    not cost a query more, or the answer's timing would tell who has confirmed."""
+    services.sign_statement(
+        statement=open_statement,
+        data=SignerData(name="Known", email="known@example.org", country="PH"),
+        client_ip=None,
+    )
+    services.confirm_signature(signature=Signature.objects.get())
+    others = [
+        make_statement(slug=f"cap-{n}", accepts_signatures=True) for n in range(4)
+    ]
+    known, capped = [], []
+    for statement in others:
+        known = query_shapes(statement, "known@example.org")
+        capped = query_shapes(statement, "target@example.org")
+        assert capped == known
+    waiting = OutboxMessage.objects.filter(next_attempt_at__gt=timezone.now())
+    assert waiting.count() == 1  # the fourth to the new address waits for tomorrow
+
+
 # --- 4. The web-address check ------------------------------------------------------
 
 ADDRESS_LIKE = [
