@@ -66,6 +66,24 @@ class StatementQuerySet(models.QuerySet):
             Exists(has_original),
         )
 
+    def taking_signatures(self, now=None):
+        """Of these (public) statements, those whose signing is open now: the
+        queryset form of Statement.is_open_for_signing(), so that lists advertise
+        what the page accepts. Chain it after public()."""
+        now = now or timezone.now()
+        oldest_open = now - timedelta(days=settings.SIGNATURE_MAX_AGE_DAYS)
+        return self.filter(
+            Q(signing_closes_at__gt=now)
+            | Q(signing_closes_at__isnull=True, publish_at__gt=oldest_open)
+            | Q(
+                signing_closes_at__isnull=True,
+                publish_at__isnull=True,
+                created_at__gt=oldest_open,
+            ),
+            accepts_signatures=True,
+            signing_paused=False,
+        )
+
     def newest_first(self):
         return self.order_by(
             F("issued_on").desc(nulls_last=True),

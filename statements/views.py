@@ -76,7 +76,7 @@ def home(request):
     public = Statement.objects.public().with_page_data()
     current = public.exclude(status=Statement.Status.ARCHIVED).newest_first()
     latest = current[:8]
-    open_for_signing = current.filter(accepts_signatures=True)[:4]
+    open_for_signing = current.taking_signatures()[:4]
     return render(
         request,
         "statements/home.html",

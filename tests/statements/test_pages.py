@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from statements.models import Statement
 from tests.factories import make_statement
 
 pytestmark = pytest.mark.django_db
@@ -284,3 +285,25 @@ def test_every_aria_describedby_of_the_sign_form_names_an_element(client):
         page.feed(response.content.decode())
         assert page.described_by, "the email field has a help text"
         assert set(page.described_by) <= page.ids, page.described_by
+
+
+def test_home_advertises_only_statements_whose_signing_is_open(client, settings):
+    """The same rule as the statement page: a paused, closed or too old statement is
+    not listed as open for signatures."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.SIGNATURE_MAX_AGE_DAYS = 365
+    now = timezone.now()
+    open_ = make_statement(slug="open-one", title="Open one", accepts_signatures=True)
+    for slug, fields in {
+        "paused-one": {"signing_paused": True},
+        "closed-one": {"signing_closes_at": now - timedelta(minutes=1)},
+        "too-old-one": {"publish_at": now - timedelta(days=366)},
+    }.items():
+        make_statement(slug=slug, title=slug, accepts_signatures=True, **fields)
+    response = client.get("/")
+    listed = [statement for statement, _ in response.context["open_for_signing"]]
+    assert listed == [open_]
+    assert all(s.is_open_for_signing() == (s == open_) for s in Statement.objects.all())
