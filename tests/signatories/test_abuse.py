@@ -116,16 +116,21 @@ def test_the_already_signed_notice_names_only_what_the_address_confirmed(
 
 @pytest.mark.django_db
 def test_an_address_gets_at_most_three_emails_a_day_whatever_the_statements(client):
-    for statement in statements(5):
+    for statement in statements(10):
         assert sign(client, statement, email="victim@example.org").status_code == 303
     assert len(send_outbox()) == 3
     waiting = OutboxMessage.objects.filter(status="queued")
-    assert waiting.count() == 2  # never dropped: they wait for the next day
-    assert {m.next_attempt_at for m in waiting} == {tomorrow_midnight()}
+    assert waiting.count() == 7  # never dropped: they wait for the days after
     assert all(m.recipient is not None for m in waiting)
-    [today, tomorrow] = RecipientDay.objects.order_by("day")
-    assert (today.emails, tomorrow.emails) == (3, 2)
-    assert tomorrow.day == today.day + timedelta(days=1)
+    # Each later day takes three at most, in order, from midnight.
+    first = tomorrow_midnight()
+    by_day = sorted(m.next_attempt_at for m in waiting)
+    assert by_day == [first] * 3 + [first + timedelta(days=1)] * 3 + [
+        first + timedelta(days=2)
+    ]
+    days = RecipientDay.objects.order_by("day")
+    assert [d.emails for d in days] == [3, 3, 3, 1]
+    assert [(d.day - days[0].day).days for d in days] == [0, 1, 2, 3]
 
 
 @pytest.mark.django_db
