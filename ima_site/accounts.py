@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ima_site.clients import client_ip
-from ima_site.crypto import keyed_hash, network_prefix
+from ima_site.crypto import keyed_hash, network_hash
 from ima_site.models import AuditEntry, record_audit_entry
 
 FAILED = "login.failed"
@@ -43,14 +43,7 @@ def client_network(request: HttpRequest) -> str | None:
     The address comes from client_ip, so behind the site's proxies it is the
     visitor's, not the proxy's; axes never sees the address itself.
     """
-    address = client_ip(request)
-    if not address:
-        return None
-    try:
-        return keyed_hash("network", network_prefix(address))
-    except ValueError:
-        # Not an address (a forged header under a misconfigured proxy count).
-        return None
+    return network_hash(client_ip(request))
 
 
 # Namespace of the advisory lock that makes login attempts for one username from one
@@ -156,7 +149,7 @@ class AuditLogHandler(AbstractAxesHandler, AxesBaseHandler):
         """Lift lock-outs (axes' reset commands): an audit entry, nothing deleted."""
         network = None
         if ip_address:
-            network = keyed_hash("network", network_prefix(ip_address))
+            network = network_hash(ip_address)
         key = {"username": username_hash(username), "network": network}
         record_audit_entry(
             actor=None, action=UNLOCKED, obj=_user_or_placeholder(username), details=key

@@ -53,3 +53,14 @@ def network_prefix(address: str) -> str:
 
 def new_fernet_key() -> str:
     return Fernet.generate_key().decode()
+
+
+def network_hash(address: str | None) -> str | None:
+    """The keyed hash of an address's network, or None without a usable address
+    (none at all, or a forged X-Forwarded-For entry under a wrong proxy count)."""
+    if not address:
+        return None
+    try:
+        return keyed_hash("network", network_prefix(address))
+    except ValueError:
+        return None

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ima_site.crypto import decrypt, encrypt, keyed_hash, network_prefix
+from ima_site.crypto import decrypt, encrypt, keyed_hash
+from ima_site.crypto import network_hash as network_key
 from ima_site.models import OutboxMessage
 from ima_site.outbox import queue_email
 from signatories.canonical import (
@@ -268,9 +269,7 @@ def sign_statement(
     domain_hash = keyed_hash("domain", email_domain(canonical))
     # Half the world signs from a few big providers: no limit (and no lock) for those.
     limited_domain = None if email_domain(canonical) in LARGE_PROVIDERS else domain_hash
-    network_hash = (
-        keyed_hash("network", network_prefix(client_ip)) if client_ip else None
-    )
+    network_hash = network_key(client_ip)
     with transaction.atomic():
         _lock_limit_buckets(network_hash, limited_domain)
         # Used up even when the post is held for another reason; a reused token

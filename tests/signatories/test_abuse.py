@@ -1027,3 +1027,25 @@ def test_an_unconfirmed_signature_is_kept_while_its_email_waits_or_is_recent(cli
         )
     )
     assert len(kept) == 3
+
+
+@pytest.mark.django_db
+def test_a_forged_forwarded_address_under_a_wrong_proxy_count_is_no_500(
+    client, settings
+):
+    """With one proxy more counted than there is, the address read is the client's
+    own text: signing goes on, with no network to count it by."""
+    settings.TRUSTED_PROXY_COUNT = 2
+    statement = make_statement(slug="forged-forwarded", accepts_signatures=True)
+    response = client.post(
+        f"/statements/{statement.slug}/sign/",
+        form_data(client, statement),
+        HTTP_X_FORWARDED_FOR="not-an-address, 198.51.100.7",
+    )
+    assert response.status_code == 303
+    assert Signature.objects.get(statement=statement).network_hash is None
+    assert client.post(
+        "/admin/login/",
+        {"username": "nobody", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="not-an-address, 198.51.100.7",
+    ).status_code in (200, 429)
