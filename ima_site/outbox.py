@@ -228,3 +228,25 @@ def _failed(message: OutboxMessage, error: Exception) -> str:
             recipient=message.recipient if retry else None,
         )
     return status
+
+
+# Rows that are done stay this long: a week for those never sent (bots, holds,
+# repeats past their cap, all written cancelled), three months for sent and failed
+# ones, which answer "did my email go?". Their recipient is already erased.
+KEEP_CANCELLED = timedelta(days=7)
+KEEP_FINISHED = timedelta(days=90)
+
+
+def prune(*, now: datetime | None = None) -> int:
+    """Delete finished rows past their keeping time; queued and sending rows stay.
+
+    Every signing writes a row, a bot's too: without this the table grows forever.
+    Idempotent: a second run finds nothing more to delete.
+    """
+    now = now or timezone.now()
+    status = OutboxMessage.Status
+    deleted, _ = OutboxMessage.objects.filter(
+        Q(status=status.CANCELLED, created_at__lt=now - KEEP_CANCELLED)
+        | Q(status__in=[status.SENT, status.FAILED], created_at__lt=now - KEEP_FINISHED)
+    ).delete()
+    return deleted

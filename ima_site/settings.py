@@ -256,6 +256,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "signatories.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=10),
     },
+    # Nightly at 03:40 UTC: delete finished outbox rows (every signing writes one,
+    # a bot's too, so the table would otherwise grow without end).
+    "prune-outbox": {
+        "task": "ima_site.tasks.prune_outbox",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Every 30 seconds: flips statements whose publish_at has come to "published"
     # and writes their audit entries. The public pages already show a statement
     # from publish_at on, so beat running late never delays a publication.

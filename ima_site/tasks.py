@@ -16,3 +16,9 @@ def relay_outbox() -> int:
 def send_outbox_message(message_id: int) -> str:
     """Send one row; a second delivery of the task finds it claimed and does nothing."""
     return outbox.send_message(message_id)
+
+
+@shared_task(ignore_result=True)
+def prune_outbox() -> int:
+    """Beat, nightly: delete finished outbox rows past their keeping time."""
+    return outbox.prune()

@@ -233,3 +233,32 @@ def test_the_delay_between_attempts_grows(pending, monkeypatch):
         assert shortest > longest * 1.5
     assert delays[0][1] >= timedelta(seconds=25)
     assert outbox.send_message(message_id) == "failed"
+
+
+@pytest.mark.django_db
+def test_finished_rows_are_pruned_after_their_keeping_time_and_queued_ones_stay():
+    now = timezone.now()
+    status = OutboxMessage.Status
+    ages = {
+        (status.CANCELLED, 8): True,
+        (status.CANCELLED, 6): False,
+        (status.SENT, 91): True,
+        (status.SENT, 89): False,
+        (status.FAILED, 91): True,
+        (status.QUEUED, 400): False,
+        (status.SENDING, 400): False,
+    }
+    rows = {}
+    for (state, days), _gone in ages.items():
+        message = outbox.queue_email(
+            kind="signature.confirm", object_id=1, to="a@example.org", language="en"
+        )
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=state, created_at=now - timedelta(days=days)
+        )
+        rows[(state, days)] = message.pk
+    assert outbox.prune(now=now) == sum(ages.values())
+    left = set(OutboxMessage.objects.values_list("pk", flat=True))
+    for key, gone in ages.items():
+        assert (rows[key] not in left) == gone, key
+    assert outbox.prune(now=now) == 0
