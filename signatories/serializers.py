@@ -67,17 +67,15 @@ TEXT_RULE = _(
 )
 
 
-def public_text(*, max_length: int, required: bool, pattern: str, help_text=""):
+def public_text(
+    *, max_length: int, required: bool, pattern: str, rule: str, help_text=""
+):
     # No trimming: the pattern is checked on exactly what was sent, as the schema says.
     return StrictCharField(
         max_length=max_length,
         required=required,
         trim_whitespace=False,
-        validators=[
-            PatternValidator(
-                pattern, NAME_RULE if pattern == NAME_PATTERN else TEXT_RULE
-            )
-        ],
+        validators=[PatternValidator(pattern, rule)],
         help_text=help_text,
     )
 
@@ -93,15 +91,25 @@ class SignatureRequestSerializer(serializers.Serializer):
         "only one kind (400 naming `kind`).",
     )
     name = public_text(
-        max_length=120, required=True, pattern=NAME_PATTERN, help_text="Shown publicly."
+        max_length=120,
+        required=True,
+        pattern=NAME_PATTERN,
+        rule=NAME_RULE,
+        help_text="Shown publicly.",
     )
     email = serializers.EmailField(max_length=254)
     country = serializers.ChoiceField(
         choices=list(country_registry), help_text="ISO 3166-1 alpha-2"
     )
-    organization = public_text(max_length=160, required=False, pattern=TEXT_PATTERN)
-    role = public_text(max_length=120, required=False, pattern=TEXT_PATTERN)
-    city = public_text(max_length=120, required=False, pattern=TEXT_PATTERN)
+    organization = public_text(
+        max_length=160, required=False, pattern=TEXT_PATTERN, rule=TEXT_RULE
+    )
+    role = public_text(
+        max_length=120, required=False, pattern=TEXT_PATTERN, rule=TEXT_RULE
+    )
+    city = public_text(
+        max_length=120, required=False, pattern=TEXT_PATTERN, rule=TEXT_RULE
+    )
     display = serializers.ChoiceField(
         choices=Signature.Display.choices, default=Signature.Display.FULL
     )

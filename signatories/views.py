@@ -60,17 +60,14 @@ def public_counts(statement: Statement) -> dict:
         # total is its count, so it is not named at all.
         by_country = {}
         hidden = set()
-    counts["shown_by_country"] = {
-        code: None if code in hidden else count for code, count in by_country.items()
-    }
     counts["countries"] = sorted(
         (
             {
                 "code": code,
                 "name": country_registry.name(code) or code,
-                "count": count,
+                "count": None if code in hidden else count,
             }
-            for code, count in counts["shown_by_country"].items()
+            for code, count in by_country.items()
         ),
         key=lambda row: row["name"],
     )
@@ -390,8 +387,9 @@ def signature_map(request, slug):
     statement = get_object_or_404(
         Statement.objects.public().filter(accepts_signatures=True), slug=slug
     )
+    shown = {row["code"]: row["count"] for row in public_counts(statement)["countries"]}
     svg = worldmap.render_map(
-        public_counts(statement)["shown_by_country"],
+        shown,
         title=_("Signatures by country"),
         hidden_label=_("not shown"),
         names=dict(country_registry),
