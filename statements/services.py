@@ -72,14 +72,41 @@ def _move(statement: Statement, to: str, *, by, action: str, details=None) -> St
     return statement
 
 
+def _submit(statement: Statement, *, by, details=None) -> Statement:
+    if not statement.versions.exists():
+        raise WorkflowError(_("Add at least one language version first."))
+    return _move(
+        statement, Status.IN_REVIEW, by=by, action="statement.submit", details=details
+    )
+
+
+def _publish(
+    statement: Statement, *, by, at: datetime | None = None, details=None
+) -> Statement:
+    now = timezone.now()
+    if not statement.versions.filter(is_original=True).exists():
+        raise WorkflowError(_("Mark one language version as the original first."))
+    if at is not None and at > now:
+        statement.publish_at = at
+        return _move(
+            statement,
+            Status.SCHEDULED,
+            by=by,
+            action="statement.schedule",
+            details={"publish_at": at.isoformat(), **(details or {})},
+        )
+    if statement.status != Status.ARCHIVED:
+        statement.publish_at = now
+    return _move(
+        statement, Status.PUBLISHED, by=by, action="statement.publish", details=details
+    )
+
+
 def submit_for_review(*, statement: Statement, by) -> Statement:
     """Ask a publisher to review a draft."""
     _require(by, EDIT_PERMISSION)
     with transaction.atomic():
-        statement = _locked(statement)
-        if not statement.versions.exists():
-            raise WorkflowError(_("Add at least one language version first."))
-        return _move(statement, Status.IN_REVIEW, by=by, action="statement.submit")
+        return _submit(_locked(statement), by=by)
 
 
 def return_to_draft(*, statement: Statement, by) -> Statement:
@@ -99,23 +126,8 @@ def publish_statement(
 ) -> Statement:
     """Publish now, or schedule for `at` when it lies in the future."""
     _require(by, PUBLISH_PERMISSION)
-    now = timezone.now()
     with transaction.atomic():
-        statement = _locked(statement)
-        if not statement.versions.filter(is_original=True).exists():
-            raise WorkflowError(_("Mark one language version as the original first."))
-        if at is not None and at > now:
-            statement.publish_at = at
-            return _move(
-                statement,
-                Status.SCHEDULED,
-                by=by,
-                action="statement.schedule",
-                details={"publish_at": at.isoformat()},
-            )
-        if statement.status != Status.ARCHIVED:
-            statement.publish_at = now
-        return _move(statement, Status.PUBLISHED, by=by, action="statement.publish")
+        return _publish(_locked(statement), by=by, at=at)
 
 
 def withdraw_statement(*, statement: Statement, by, reason: str = "") -> Statement:
@@ -140,17 +152,6 @@ def archive_statement(*, statement: Statement, by) -> Statement:
         return _move(statement, Status.ARCHIVED, by=by, action="statement.archive")
 
 
-# The audit action of each target status, for moves the site makes on its own.
-SITE_ACTIONS: dict[str, str] = {
-    Status.IN_REVIEW: "statement.submit",
-    Status.DRAFT: "statement.return_to_draft",
-    Status.SCHEDULED: "statement.schedule",
-    Status.PUBLISHED: "statement.publish",
-    Status.ARCHIVED: "statement.archive",
-    Status.WITHDRAWN: "statement.withdraw",
-}
-
-
 def move_statement_as_site(
     *,
     statement: Statement,
@@ -159,32 +160,25 @@ def move_statement_as_site(
     at: datetime | None = None,
     details: dict | None = None,
 ) -> Statement:
-    """A change of status that no organizer made (import, demo): same table, no actor.
+    """A move no organizer made (import, demo): to review, to published, or to
+    scheduled (`at` in the future), along the organizers' own path with no actor.
 
     Raises WorkflowError for a move the table forbids, as for organizers: a draft goes
-    to review before it is published or scheduled. Publishing keeps the time of an
-    archived or scheduled statement, scheduling needs `at`.
+    to review before it is published or scheduled.
     """
+    extra = {"source": source, **(details or {})}
     with transaction.atomic():
         statement = _locked(statement)
-        if to in (Status.PUBLISHED, Status.SCHEDULED) and not (
-            statement.versions.filter(is_original=True).exists()
-        ):
-            raise WorkflowError(_("Mark one language version as the original first."))
-        extra = {"source": source, **(details or {})}
-        if to == Status.SCHEDULED:
-            if at is None:
-                raise WorkflowError(_("Give a date and time."))
-            statement.publish_at = at
-            extra["publish_at"] = at.isoformat()
-        elif to == Status.PUBLISHED and statement.status not in (
-            Status.ARCHIVED,
-            Status.SCHEDULED,
-        ):
-            statement.publish_at = timezone.now()
-        elif to == Status.DRAFT and statement.status == Status.SCHEDULED:
-            statement.publish_at = None
-        return _move(statement, to, by=None, action=SITE_ACTIONS[to], details=extra)
+        if to == Status.IN_REVIEW:
+            return _submit(statement, by=None, details=extra)
+        if to == Status.SCHEDULED and (at is None or at <= timezone.now()):
+            raise WorkflowError(_("Give a date and time."))
+        if to in (Status.PUBLISHED, Status.SCHEDULED):
+            return _publish(
+                statement, by=None, at=at if to == Status.SCHEDULED else None,
+                details=extra,
+            )  # fmt: skip
+        raise WorkflowError(f"The site does not move statements to {to!r}.")
 
 
 def publish_due_statements(*, now: datetime | None = None) -> int:
