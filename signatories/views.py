@@ -312,32 +312,28 @@ def link_context(signature: Signature, action: str) -> dict:
     return context
 
 
-def _link_view(request, token, action: str, service, done_template: str):
+def _link_view(request, token, action: str, on_post):
+    """A link from a signer's email: GET and HEAD only show the page with its button
+    (a mail scanner following the link changes nothing); POST does on_post."""
     signature = links.read_token(token, action)
     if signature is None:
         return render(request, "signatories/link_invalid.html", status=404)
     if request.method == "POST":
-        service(signature=signature)
-        return render(request, done_template, link_context(signature, action))
-    # GET and HEAD only show the button: a mail scanner following the link changes
-    # nothing.
+        return on_post(request, signature)
     return render(
         request, "signatories/link_confirm.html", link_context(signature, action)
     )
 
 
-@never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
-def confirm(request, token):
-    signature = links.read_token(token, "confirm")
-    if signature is None:
-        return render(request, "signatories/link_invalid.html", status=404)
-    if request.method != "POST":
-        # GET and HEAD only show the details and the button: a mail scanner
-        # following the link changes nothing.
-        return render(
-            request, "signatories/link_confirm.html", link_context(signature, "confirm")
-        )
+def _done(service, action: str, template: str):
+    def on_post(request, signature):
+        service(signature=signature)
+        return render(request, template, link_context(signature, action))
+
+    return on_post
+
+
+def _confirm(request, signature):
     # How the name is shown, chosen on the page; absent (a page from before the
     # choice was offered), the stored choice stays.
     display = request.POST.get("display")
@@ -357,13 +353,18 @@ def confirm(request, token):
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request, token):
+    return _link_view(request, token, "confirm", _confirm)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel(request, token):
     return _link_view(
         request,
         token,
         "cancel",
-        services.cancel_signature,
-        "signatories/cancelled.html",
+        _done(services.cancel_signature, "cancel", "signatories/cancelled.html"),
     )
 
 
@@ -374,8 +375,7 @@ def withdraw(request, token):
         request,
         token,
         "withdraw",
-        services.withdraw_signature,
-        "signatories/withdrawn.html",
+        _done(services.withdraw_signature, "withdraw", "signatories/withdrawn.html"),
     )
 
 
