@@ -184,68 +184,30 @@ def statement_parts(
 ) -> list[PagePart]:
     """The parts of the page this app draws: the statement and what is around it."""
     written_once = {"original": original}
-    parts = [
-        PagePart(
-            name="heading",
-            slot=Slot.HEADING,
-            template="statements/parts/heading.html",
-            context=written_once,
-        ),
-        PagePart(
-            name="text",
-            slot=Slot.TEXT,
-            template="statements/parts/text.html",
-            context=written_once,
-        ),
-    ]
-    if other_versions:
-        parts.append(
-            PagePart(
-                name="versions",
-                slot=Slot.ABOUT,
-                template="statements/parts/versions.html",
-                context={"other_versions": other_versions},
-            )
-        )
     links = list(statement.links.all())
-    if links:
-        parts.append(
-            PagePart(
-                name="links",
-                slot=Slot.ABOUT,
-                template="statements/parts/links.html",
-                context={"links": links},
-            )
-        )
     contact_groups = group_contacts(statement.contacts.all())
-    if contact_groups:
-        parts.append(
-            PagePart(
-                name="contacts",
-                slot=Slot.ABOUT,
-                template="statements/parts/contacts.html",
-                context={"contact_groups": contact_groups},
-            )
-        )
     topics = list(statement.topics.all())
-    if statement.countries or topics:
-        parts.append(
-            PagePart(
-                name="filed-under",
-                slot=Slot.ABOUT,
-                template="statements/parts/filed_under.html",
-                context={"topics": topics},
-            )
-        )
-    parts.append(
+    # (name, slot, values, shown): drawn by statements/parts/<name, with "_">.html.
+    candidates = [
+        ("heading", Slot.HEADING, written_once, True),
+        ("text", Slot.TEXT, written_once, True),
+        ("versions", Slot.ABOUT, {"other_versions": other_versions}, other_versions),
+        ("links", Slot.ABOUT, {"links": links}, links),
+        ("contacts", Slot.ABOUT, {"contact_groups": contact_groups}, contact_groups),
+        ("filed-under", Slot.ABOUT, {"topics": topics}, statement.countries or topics),
+        ("share", Slot.ABOUT,
+         {"share_links": share_links(canonical, version.title)}, True),
+    ]  # fmt: skip
+    return [
         PagePart(
-            name="share",
-            slot=Slot.ABOUT,
-            template="statements/parts/share.html",
-            context={"share_links": share_links(canonical, version.title)},
+            name=name,
+            slot=slot,
+            template=f"statements/parts/{name.replace('-', '_')}.html",
+            context=context,
         )
-    )
-    return parts
+        for name, slot, context, shown in candidates
+        if shown
+    ]
 
 
 def render_statement(
