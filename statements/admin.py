@@ -334,11 +334,7 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def _locked(self, request, topic) -> bool:
-        return (
-            topic is not None
-            and not request.user.has_perm(services.PUBLISH_PERMISSION)
-            and topic.is_public()
-        )
+        return topic is not None and not services.may_change_topic(request.user, topic)
 
     def has_change_permission(self, request, obj=None):
         return not self._locked(request, obj) and super().has_change_permission(

@@ -206,15 +206,24 @@ def publish_due_statements(*, now: datetime | None = None) -> int:
     return count
 
 
+def may_change_topic(user, topic: Topic) -> bool:
+    """The rule for topics: one that public statements show is a publisher's."""
+    return user.has_perm(PUBLISH_PERMISSION) or not topic.is_public()
+
+
+def _require_topic(user, topic: Topic) -> None:
+    if not may_change_topic(user, topic):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
 def change_topic(*, topic: Topic, by) -> Topic:
     """Save an edited topic. One that public statements show needs a publisher and
     gets an audit entry with the old and new values."""
     _require(by, CHANGE_TOPIC_PERMISSION)
     with transaction.atomic():
         before = Topic.objects.select_for_update().get(pk=topic.pk)
+        _require_topic(by, before)
         public = before.is_public()
-        if public:
-            _require(by, PUBLISH_PERMISSION)
         changed = {
             name: [getattr(before, name), getattr(topic, name)]
             for name in ("slug", "name")
@@ -237,8 +246,8 @@ def delete_topic(*, topic: Topic, by) -> None:
     _require(by, DELETE_TOPIC_PERMISSION)
     with transaction.atomic():
         topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        _require_topic(by, topic)
         if topic.is_public():
-            _require(by, PUBLISH_PERMISSION)
             record_audit_entry(
                 actor=by,
                 action="topic.delete",
