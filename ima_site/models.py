@@ -127,3 +127,71 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class OrganizerProfile(models.Model):
+    """An organizer's own time zone and language: the admin's times, their "today"
+    on the desk, and the emails the site sends them are in these."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("organizer"),
+        on_delete=models.CASCADE,
+        related_name="organizer_profile",
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        choices=time_zone_choices,
+        help_text=_("Times in the admin are shown and typed in this zone."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        help_text=_("The language of the desk and of the emails the site sends you."),
+    )
+
+    class Meta:
+        verbose_name = _("organizer profile")
+        verbose_name_plural = _("organizer profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class SiteConfiguration(models.Model):
+    """The site settings organizers change in the admin: one row, made on first use."""
+
+    review_by_second_person = models.BooleanField(
+        _("review by a second person"),
+        default=False,
+        help_text=_(
+            "When on, nobody publishes, schedules or sends what they submitted "
+            "themselves: statements, alerts and letter deliveries."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("site settings")
+        verbose_name_plural = _("site settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id=1), name="ima_site_siteconfiguration_one_row"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Site settings"))
+
+    @classmethod
+    def current(cls) -> "SiteConfiguration":
+        configuration, _created = cls.objects.get_or_create(id=1)
+        return configuration

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -140,6 +141,10 @@ class Signature(models.Model):
         permissions = [
             ("export_signatures", _("Can export signatories")),
             ("review_signatures", _("Can hold, release, reject and erase signatures")),
+            (
+                "export_signer_emails",
+                _("Can export the emails of signers who asked to be kept informed"),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -184,6 +189,44 @@ class Signature(models.Model):
         if self.display == self.Display.INITIALS:
             return "".join(f"{part[0]}." for part in self.name.split() if part)
         return self.name
+
+
+class PaperImport(models.Model):
+    """One CSV file of paper signatures added to a statement: its hash tells when
+    the same file comes again."""
+
+    statement = models.ForeignKey(
+        Statement,
+        verbose_name=_("statement"),
+        on_delete=models.CASCADE,
+        related_name="paper_imports",
+    )
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    file_hash = models.CharField(_("file hash (SHA-256)"), max_length=64)
+    collected_by = models.CharField(_("collected by"), max_length=160)
+    added = models.PositiveIntegerField(_("rows added"), default=0)
+    skipped = models.PositiveIntegerField(_("repeated rows skipped"), default=0)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("paper import")
+        verbose_name_plural = _("paper imports")
+        ordering = ["-imported_at"]
+        indexes = [
+            models.Index(
+                fields=["statement", "file_hash"], name="signatories_paper_file"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or self.file_hash[:12]} ({self.added})"
 
 
 class SigningAttempt(models.Model):

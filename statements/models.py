@@ -318,6 +318,27 @@ class StatementVersion(models.Model):
         help_text=_("One or two sentences for lists, feeds and link previews."),
     )
     body = models.TextField(_("body"), blank=True, help_text=_("Markdown."))
+    # Text of the statement outside its body, in this language. Empty falls back to
+    # the statement's own field (the original's), field by field.
+    slogans = ArrayField(
+        models.CharField(max_length=300),
+        verbose_name=_("slogans and demands"),
+        default=list,
+        blank=True,
+        help_text=_("Empty: the original's."),
+    )
+    addressees = models.CharField(
+        _("addressees"),
+        max_length=500,
+        blank=True,
+        help_text=_("Empty: the original's."),
+    )
+    signed_by_role = models.CharField(
+        _("role of the signer"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: the original's."),
+    )
     search_vector = models.GeneratedField(
         expression=SearchVector("title", weight="A", config="simple")
         + SearchVector("subtitle", "summary", weight="B", config="simple")
@@ -357,6 +378,15 @@ class StatementVersion(models.Model):
         with override(settings.LANGUAGE_CODE):
             url = reverse("statements:detail", args=[self.statement.slug])
         return f"{url}?lang={self.language}"
+
+    def shown_slogans(self) -> list[str]:
+        return self.slogans or self.statement.slogans
+
+    def shown_addressees(self) -> str:
+        return self.addressees or self.statement.addressees
+
+    def shown_signed_by_role(self) -> str:
+        return self.signed_by_role or self.statement.signed_by_role
 
     def body_html(self) -> str:
         return render_markdown(self.body)
