@@ -1,11 +1,8 @@
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries as country_registry
@@ -13,8 +10,7 @@ from django_countries import countries as country_registry
 from ima_site.admin import RecordAdmin
 from ima_site.crypto import keyed_hash
 from ima_site.models import record_audit_entry
-from signatories import charts as charts_svg
-from signatories import services
+from signatories import admin_sheets, services
 from signatories.canonical import canonical_email
 from signatories.exports import csv_response
 from signatories.models import (
@@ -24,8 +20,6 @@ from signatories.models import (
     Signature,
     SigningSwitch,
 )
-from signatories.paper import PaperImportError, import_paper_signatures
-from signatories.sheets import sign_up_sheet_pdf
 from statements.models import Statement
 
 REVIEW = "signatories.review_signatures"
@@ -48,42 +42,8 @@ class CountryFilter(admin.SimpleListFilter):
         return queryset.filter(country=self.value()) if self.value() else queryset
 
 
-class PaperImportForm(forms.Form):
-    statement = forms.ModelChoiceField(
-        label=gettext_lazy("Statement"),
-        queryset=Statement.objects.filter(accepts_signatures=True),
-    )
-    collected_by = forms.CharField(
-        label=gettext_lazy("Collected by (organization)"), max_length=160
-    )
-    file = forms.FileField(
-        label=gettext_lazy("CSV file"),
-        help_text=gettext_lazy(
-            "UTF-8, with a header line: name, country (two-letter code), and "
-            "optionally organization, role, city, kind (person or organization)."
-        ),
-    )
-
-
 class FindForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Email"))
-
-
-class SheetForm(forms.Form):
-    statement = forms.ModelChoiceField(
-        label=gettext_lazy("Statement"),
-        queryset=Statement.objects.filter(accepts_signatures=True),
-    )
-    language = forms.ChoiceField(
-        label=gettext_lazy("Language"), choices=settings.LANGUAGES, initial="en"
-    )
-
-
-class ChartForm(forms.Form):
-    statement = forms.ModelChoiceField(
-        label=gettext_lazy("Statement"),
-        queryset=Statement.objects.filter(accepts_signatures=True),
-    )
 
 
 class ExportForm(forms.Form):
@@ -221,12 +181,7 @@ class SignatureAdmin(admin.ModelAdmin):
         return [
             path("export/", self.admin_site.admin_view(self.export_view),
                  name="signatories_signature_export"),
-            path("paper/", self.admin_site.admin_view(self.paper_view),
-                 name="signatories_signature_paper"),
-            path("chart/", self.admin_site.admin_view(self.chart_view),
-                 name="signatories_signature_chart"),
-            path("sheet/", self.admin_site.admin_view(self.sheet_view),
-                 name="signatories_signature_sheet"),
+            *admin_sheets.urls(self),
             path("find/", self.admin_site.admin_view(self.find_view),
                  name="signatories_signature_find"),
             *super().get_urls(),
@@ -250,76 +205,6 @@ class SignatureAdmin(admin.ModelAdmin):
             "admin/signatories/signature/form_page.html",
             {**self.admin_site.each_context(request), "form": form,
              "title": _("Export signatories"), "opts": self.model._meta},
-        )  # fmt: skip
-
-    def sheet_view(self, request):
-        if not request.user.has_perm("signatories.add_signature"):
-            raise PermissionDenied
-        form = SheetForm(request.GET or None)
-        if form.is_valid():
-            statement = form.cleaned_data["statement"]
-            pdf = sign_up_sheet_pdf(statement, form.cleaned_data["language"])
-            response = HttpResponse(pdf, content_type="application/pdf")
-            response["Content-Disposition"] = (
-                f'attachment; filename="sign-up-sheet-{statement.slug}.pdf"'
-            )
-            return response
-        return render(
-            request,
-            "admin/signatories/signature/chart.html",
-            {**self.admin_site.each_context(request), "form": form, "charts": [],
-             "title": _("Print a blank sign-up sheet"), "opts": self.model._meta},
-        )  # fmt: skip
-
-    def chart_view(self, request):
-        if not request.user.has_perm("signatories.view_signature"):
-            raise PermissionDenied
-        form = ChartForm(request.GET or None)
-        charts = []
-        if form.is_valid():
-            statement = form.cleaned_data["statement"]
-            charts = [
-                (_("Signatures per day, last 30 days"),
-                 mark_safe(charts_svg.vertical_bars(  # noqa: S308 - labels escaped
-                     charts_svg.signatures_per_day(statement),
-                     title=_("Signatures per day")))),
-                (_("Signatures by country"),
-                 mark_safe(charts_svg.horizontal_bars(  # noqa: S308 - labels escaped
-                     charts_svg.signatures_per_country(statement),
-                     title=_("Signatures by country")))),
-            ]  # fmt: skip
-        return render(
-            request,
-            "admin/signatories/signature/chart.html",
-            {**self.admin_site.each_context(request), "form": form, "charts": charts,
-             "title": _("Signatures over time and by country"),
-             "opts": self.model._meta},
-        )  # fmt: skip
-
-    def paper_view(self, request):
-        if not request.user.has_perm("signatories.add_signature"):
-            raise PermissionDenied
-        form = PaperImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                count = import_paper_signatures(
-                    statement=form.cleaned_data["statement"],
-                    data=form.cleaned_data["file"].read(),
-                    collected_by=form.cleaned_data["collected_by"],
-                    by=request.user,
-                )
-            except PaperImportError as error:
-                form.add_error("file", str(error))
-            else:
-                self.message_user(
-                    request, _("%(count)d paper signatures added.") % {"count": count}
-                )
-                return redirect("admin:signatories_signature_changelist")
-        return render(
-            request,
-            "admin/signatories/signature/form_page.html",
-            {**self.admin_site.each_context(request), "form": form, "multipart": True,
-             "title": _("Add signatures from paper sheets"), "opts": self.model._meta},
         )  # fmt: skip
 
 
