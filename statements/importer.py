@@ -42,6 +42,9 @@ STATEMENT_FIELDS = {
     "accepts_signatures", "signature_goal", "signers", "signing_closes_at",
     "signing_paused", "signatories_shown",
 }  # fmt: skip
+# Statement fields that a translation file may give for its own version; it
+# ignores the others, which belong to the original.
+TRANSLATED_FIELDS = ["slogans", "addressees", "signed_by_role"]
 IMPORTABLE_STATUSES = {"published", "draft"}
 DATE_ONLY = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
@@ -441,6 +444,15 @@ def save_translation(parsed: ParsedFile) -> bool:
     version.subtitle = data["subtitle"]
     version.summary = data["summary"]
     version.body = parsed.body
+    for name in TRANSLATED_FIELDS:
+        # A translation file is often a copy of the original's with the text
+        # translated: a field left as the original's has it, and falls back to it
+        # (and follows the original's later changes) rather than keeping a copy
+        # shown as if it were in this language.
+        given = data[name]
+        if given == getattr(statement, name):
+            given = [] if name == "slogans" else ""
+        setattr(version, name, given)
     version.save()
     record_audit_entry(
         actor=None,

@@ -64,21 +64,65 @@ class StatementFilterSerializer(serializers.Serializer):
     )
 
 
+# The text outside the body that a version may translate; what it leaves empty
+# shows the original's.
+VERSION_TEXT_FIELDS = ["slogans", "addressees", "signed_by_role"]
+
+
 class VersionSerializer(serializers.ModelSerializer):
     body_html = serializers.SerializerMethodField(
         help_text="The body rendered from Markdown and sanitized."
     )
     url = serializers.SerializerMethodField()
+    # As this version's page shows them: a client that only shows text needs no
+    # fallback rule of its own.
+    slogans = serializers.ListField(
+        child=serializers.CharField(max_length=300),
+        source="shown_slogans",
+        read_only=True,
+        help_text="Slogans and demands in this version; the original's if it has "
+        "none of its own.",
+    )
+    addressees = serializers.CharField(
+        source="shown_addressees",
+        max_length=500,
+        read_only=True,
+        help_text="Addressees in this version; the original's if it has none of its "
+        "own.",
+    )
+    signed_by_role = serializers.CharField(
+        source="shown_signed_by_role",
+        max_length=200,
+        read_only=True,
+        help_text="Role of the signer in this version; the original's if it has none "
+        "of its own.",
+    )
+    from_original = serializers.SerializerMethodField(
+        help_text="Which of slogans, addressees and signed_by_role this version "
+        "does not translate: they hold the original's text, in the original's "
+        "language. Always empty for the original."
+    )
 
     class Meta:
         model = StatementVersion
         fields = [
             "language", "is_original", "title", "subtitle", "summary", "body",
-            "body_html", "url",
+            "body_html", "slogans", "addressees", "signed_by_role", "from_original",
+            "url",
         ]  # fmt: skip
 
     def get_body_html(self, version) -> str:
         return version.body_html()
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=VERSION_TEXT_FIELDS)
+        )
+    )
+    def get_from_original(self, version) -> list[str]:
+        if version.is_original:
+            return []
+        return [name for name in VERSION_TEXT_FIELDS if not getattr(version, name)]
 
     def get_url(self, version) -> str:
         return settings.SITE_URL + version.get_absolute_url()
@@ -142,6 +186,13 @@ class StatementDetailSerializer(StatementListSerializer):
             "subtitle_original", "signed_by", "signed_by_role", "addressees",
             "slogans", "signature_goal", "versions", "links", "media_contacts",
         ]  # fmt: skip
+        extra_kwargs = {
+            name: {
+                "help_text": "The original's text; each of `versions` carries "
+                "its own, as shown."
+            }
+            for name in VERSION_TEXT_FIELDS
+        }
 
     subtitle_original = serializers.SerializerMethodField()
 

@@ -175,6 +175,26 @@ def share_links(url: str, title: str) -> list[tuple[str, str]]:
     ]
 
 
+def version_texts(
+    version: StatementVersion, original: StatementVersion
+) -> dict[str, object]:
+    """Slogans, addressees and role as this version shows them, each with the
+    version whose language it is written in: a field the version leaves empty shows
+    the original's text, which the page then marks with the original's language."""
+
+    def written_in(own_text: object) -> StatementVersion:
+        return version if own_text else original
+
+    return {
+        "slogans": version.shown_slogans(),
+        "slogans_in": written_in(version.slogans),
+        "addressees": version.shown_addressees(),
+        "addressees_in": written_in(version.addressees),
+        "signed_by_role": version.shown_signed_by_role(),
+        "signed_by_role_in": written_in(version.signed_by_role),
+    }
+
+
 def statement_parts(
     statement: Statement,
     version: StatementVersion,
@@ -183,7 +203,7 @@ def statement_parts(
     canonical: str,
 ) -> list[PagePart]:
     """The parts of the page this app draws: the statement and what is around it."""
-    written_once = {"original": original}
+    written_once = {"original": original, **version_texts(version, original)}
     links = list(statement.links.all())
     contact_groups = group_contacts(statement.contacts.all())
     topics = list(statement.topics.all())

@@ -72,7 +72,7 @@ def test_arabic_content_is_right_to_left_and_marked_as_arabic(client, full):
     body = client.get("/statements/full/?lang=ar").content.decode()
     assert '<html lang="en" dir="ltr">' in body
     assert '<article class="statement" lang="ar" dir="rtl">' in body
-    # Addressees and demands are written once, in the original's language.
+    # The Arabic version has no addressees of its own: the original's show, marked.
     assert '<p class="addressees" lang="en" dir="ltr">' in body
     assert '<p class="dateline" lang="en" dir="ltr">' in body
     assert "أوقفوا الحملة" in body
