@@ -87,6 +87,9 @@ SIGNATURE_RETENTION_DAYS = env.get_int("SIGNATURE_RETENTION_DAYS", 180, minimum=
 # A statement with no closing time keeps its signatories' names this many days after
 # its publication, no longer: without it they would be kept forever.
 SIGNATURE_MAX_AGE_DAYS = env.get_int("SIGNATURE_MAX_AGE_DAYS", 730, minimum=1)
+# Days after a statement's signing ends before the addresses of signers who asked to
+# be kept informed are erased (sooner when they unsubscribe).
+CONSENT_EMAIL_DAYS = env.get_int("CONSENT_EMAIL_DAYS", 90, minimum=1)
 # How many proxies in front of the app append to X-Forwarded-For (0: none, use the
 # connection's address). Only their entries are trusted; a client can forge the rest.
 TRUSTED_PROXY_COUNT = env.get_int("TRUSTED_PROXY_COUNT", 0)

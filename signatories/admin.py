@@ -1,10 +1,21 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
 from django_countries import countries as country_registry
 
 from ima_site.admin import RecordAdmin
@@ -24,6 +35,9 @@ from statements.models import Statement
 
 REVIEW = "signatories.review_signatures"
 EXPORT = "signatories.export_signatures"
+EXPORT_EMAILS = "signatories.export_signer_emails"
+# A bulk review action on more rows than this asks first (erasing always asks).
+ASK_ABOVE = 5
 
 
 class CountryFilter(admin.SimpleListFilter):
@@ -59,14 +73,131 @@ class ExportForm(forms.Form):
     excel = forms.BooleanField(
         label=gettext_lazy("For Excel (adds a byte order mark)"), required=False
     )
+    emails = forms.BooleanField(
+        label=gettext_lazy("With the emails of signers who asked to be kept informed"),
+        help_text=gettext_lazy(
+            "Only confirmed signatures that are not held carry an address. The audit "
+            "log records that you exported them, and how many."
+        ),
+        required=False,
+    )
+
+    def __init__(self, *args, may_export_emails: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_export_emails:
+            # Absent, not disabled: a posted "emails" is then simply not read.
+            del self.fields["emails"]
+
+
+@dataclass(frozen=True)
+class Review:
+    service: Callable[..., int]
+    done: Callable[[int], str]
+    button: Callable[[int], str]
+    always_ask: bool = False
+    irreversible: bool = False
+
+
+# Each string in full, in an ngettext call of its own, for the translators.
+REVIEWS = {
+    "hold": Review(
+        services.hold_signatures,
+        done=lambda n: (
+            ngettext("%(count)d signature held.", "%(count)d signatures held.", n)
+            % {"count": n}
+        ),
+        button=lambda n: (
+            ngettext("Hold %(count)d signature", "Hold %(count)d signatures", n)
+            % {"count": n}
+        ),
+    ),
+    "release": Review(
+        services.release_signatures,
+        done=lambda n: (
+            ngettext(
+                "%(count)d signature released.", "%(count)d signatures released.", n
+            )
+            % {"count": n}
+        ),
+        button=lambda n: (
+            ngettext("Release %(count)d signature", "Release %(count)d signatures", n)
+            % {"count": n}
+        ),
+    ),
+    "reject": Review(
+        services.reject_signatures,
+        done=lambda n: (
+            ngettext(
+                "%(count)d signature rejected.", "%(count)d signatures rejected.", n
+            )
+            % {"count": n}
+        ),
+        button=lambda n: (
+            ngettext("Reject %(count)d signature", "Reject %(count)d signatures", n)
+            % {"count": n}
+        ),
+    ),
+    "erase": Review(
+        services.erase_signatures,
+        done=lambda n: (
+            ngettext("%(count)d signature erased.", "%(count)d signatures erased.", n)
+            % {"count": n}
+        ),
+        button=lambda n: (
+            ngettext("Erase %(count)d signature", "Erase %(count)d signatures", n)
+            % {"count": n}
+        ),
+        always_ask=True,
+        irreversible=True,
+    ),
+    "link_registry": Review(
+        services.link_to_registry,
+        done=lambda n: (
+            ngettext(
+                "%(count)d signature linked to the registry.",
+                "%(count)d signatures linked to the registry.",
+                n,
+            )
+            % {"count": n}
+        ),
+        button=lambda n: (
+            ngettext("Link %(count)d signature", "Link %(count)d signatures", n)
+            % {"count": n}
+        ),
+    ),
+}
+
+
+def _confirmation_token(request, action: str, ids: list[int]) -> str:
+    """What the confirmation page signs: this user, this action, these rows.
+
+    Its hidden fields come back with the answer; the token makes sure they are the
+    rows the page counted, so an edited form cannot widen the set.
+    """
+    value = f"{request.user.pk}:{action}:{','.join(map(str, ids))}"
+    return salted_hmac("signatories.admin.review", value).hexdigest()
+
+
+def _confirmed(request, action: str, ids: list[int]) -> bool:
+    """Whether the request is the answer "yes" to a confirmation page that showed
+    these rows (or more of them: some may have gone meanwhile)."""
+    if request.POST.get("post") != "yes":
+        return False
+    try:
+        shown = sorted({int(pk) for pk in request.POST.getlist(ACTION_CHECKBOX_NAME)})
+    except ValueError:
+        return False
+    token = request.POST.get("confirmation", "")
+    return constant_time_compare(
+        token, _confirmation_token(request, action, shown)
+    ) and set(ids) <= set(shown)
 
 
 @admin.register(Signature)
 class SignatureAdmin(admin.ModelAdmin):
-    list_display = [
-        "name", "organization", "country", "kind", "status", "is_held", "hold_reason",
-        "source", "created_at", "statement_slug",
-    ]  # fmt: skip
+    # What a reviewer scans first, narrow enough for a 1280 px screen beside the
+    # filters; the rest (role, city, source, why held…) is on each signature's page.
+    list_display = ["signer", "country_code", "state", "statement_slug", "created_at"]
     list_filter = [
         "status", "is_held", "source", "kind", CountryFilter, "created_at", "statement",
     ]  # fmt: skip
@@ -86,6 +217,44 @@ class SignatureAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("statement"), ordering="statement__slug")
     def statement_slug(self, signature):
         return signature.statement.slug
+
+    @admin.display(description=gettext_lazy("signer"), ordering="name")
+    def signer(self, signature):
+        """The name, and how the public list shows it when that differs."""
+        if signature.kind == Signature.Kind.ORGANIZATION:
+            main, note = signature.organization, _("organization")
+        elif not signature.name:
+            main, note = "—", ""
+        elif signature.display == Signature.Display.COUNT_ONLY:
+            main, note = signature.name, _("not listed")
+        elif signature.display == Signature.Display.INITIALS:
+            main = signature.name
+            note = _("shown as %(initials)s") % {"initials": signature.public_name()}
+        else:
+            main, note = signature.name, ""
+        if not note:
+            return main
+        return format_html('{} <span class="quiet">({})</span>', main, note)
+
+    @admin.display(description=gettext_lazy("country"), ordering="country")
+    def country_code(self, signature):
+        return format_html(
+            '<abbr title="{}">{}</abbr>',
+            country_registry.name(signature.country) or signature.country,
+            signature.country,
+        )
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def state(self, signature):
+        status = signature.get_status_display()
+        if not signature.is_held:
+            return status
+        return format_html(
+            '{} · <strong>{}</strong> <span class="quiet">{}</span>',
+            status,
+            _("held"),
+            signature.hold_reason,
+        )
 
     def lookup_allowed(self, lookup, value, request=None):
         # The "find by email" form redirects to the list filtered by ids.
@@ -142,40 +311,129 @@ class SignatureAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    def _ids(self, queryset):
-        return list(queryset.values_list("id", flat=True))
-
     @admin.action(description=gettext_lazy("Hold for review"), permissions=["review"])
     def hold(self, request, queryset):
-        count = services.hold_signatures(ids=self._ids(queryset), by=request.user)
-        self.message_user(request, _("%(count)d held.") % {"count": count})
+        return self._review(request, queryset, "hold")
 
     @admin.action(
         description=gettext_lazy("Release (count and list)"), permissions=["review"]
     )
     def release(self, request, queryset):
-        count = services.release_signatures(ids=self._ids(queryset), by=request.user)
-        self.message_user(request, _("%(count)d released.") % {"count": count})
+        return self._review(request, queryset, "release")
 
     @admin.action(
         description=gettext_lazy("Reject as not genuine"), permissions=["review"]
     )
     def reject(self, request, queryset):
-        count = services.reject_signatures(ids=self._ids(queryset), by=request.user)
-        self.message_user(request, _("%(count)d rejected.") % {"count": count})
+        return self._review(request, queryset, "reject")
 
     @admin.action(description=gettext_lazy("Erase completely"), permissions=["review"])
     def erase(self, request, queryset):
-        count = services.erase_signatures(ids=self._ids(queryset), by=request.user)
-        self.message_user(request, _("%(count)d erased.") % {"count": count})
+        return self._review(request, queryset, "erase")
 
     @admin.action(
         description=gettext_lazy("Link organizations to the member registry"),
         permissions=["review"],
     )
     def link_registry(self, request, queryset):
-        count = services.link_to_registry(ids=self._ids(queryset), by=request.user)
-        self.message_user(request, _("%(count)d linked.") % {"count": count})
+        return self._review(request, queryset, "link_registry")
+
+    def _review(self, request, queryset, action: str, *, form_url: str = ""):
+        """Run a review action on the rows of the queryset, asking first when it
+        erases or touches more than ASK_ABOVE rows; None when done (the caller
+        redirects), else the confirmation page."""
+        review = REVIEWS[action]
+        ids = sorted(queryset.values_list("id", flat=True))
+        if (review.always_ask or len(ids) > ASK_ABOVE) and not _confirmed(
+            request, action, ids
+        ):
+            return self._confirmation_page(request, action, ids, form_url=form_url)
+        count = review.service(ids=ids, by=request.user)
+        self.message_user(request, review.done(count))
+        return None
+
+    def _confirmation_page(self, request, action: str, ids: list[int], *, form_url):
+        review = REVIEWS[action]
+        statements = (
+            Signature.objects.filter(pk__in=ids)
+            .values_list("statement__slug")
+            .annotate(rows=models.Count("id"))
+            .order_by("statement__slug")
+        )
+        return TemplateResponse(
+            request,
+            "admin/signatories/signature/confirm_review.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Are you sure?"),
+                "action": action,
+                "action_name": self.get_actions(request)[action][2],
+                "touches": ngettext(
+                    "This touches %(count)d signature.",
+                    "This touches %(count)d signatures.",
+                    len(ids),
+                )
+                % {"count": len(ids)},
+                "button": review.button(len(ids)),
+                "irreversible": review.irreversible,
+                "statements": list(statements),
+                "ids": ids,
+                "token": _confirmation_token(request, action, ids),
+                "form_url": form_url,
+                "cancel_url": request.META.get("HTTP_REFERER", "")
+                if url_has_allowed_host_and_scheme(
+                    request.META.get("HTTP_REFERER", ""),
+                    allowed_hosts={request.get_host()},
+                    require_https=request.is_secure(),
+                )
+                else reverse("admin:signatories_signature_changelist"),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def review_view(self, request, object_id):
+        """The Hold / Release / Reject / Erase buttons of a signature's own page."""
+        if not request.user.has_perm(REVIEW):
+            raise PermissionDenied
+        action = request.POST.get("action")
+        if action not in ("hold", "release", "reject", "erase"):
+            return HttpResponseBadRequest(_("Unknown review action."))
+        signature = self.get_object(request, object_id)  # None for a malformed id
+        if signature is None:
+            raise Http404
+        queryset = self.get_queryset(request).filter(pk=signature.pk)
+        response = self._review(
+            request, queryset, action, form_url=request.get_full_path()
+        )
+        if response is not None:
+            return response
+        if action == "erase":
+            return redirect("admin:signatories_signature_changelist")
+        return redirect("admin:signatories_signature_change", signature.pk)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        signature = self.get_object(request, object_id)
+        if signature is not None and request.user.has_perm(REVIEW):
+            extra_context["review_url"] = reverse(
+                "admin:signatories_signature_review", args=[signature.pk]
+            )
+            extra_context["review_buttons"] = [
+                (name, label)
+                for name, label, shown in (
+                    ("hold", _("Hold"), not signature.is_held),
+                    ("release", _("Release"), signature.is_held),
+                    (
+                        "reject",
+                        _("Reject"),
+                        signature.status != Signature.Status.REJECTED,
+                    ),
+                    ("erase", _("Erase…"), True),
+                )  # fmt: skip
+                if shown
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         return [
@@ -184,13 +442,19 @@ class SignatureAdmin(admin.ModelAdmin):
             *admin_sheets.urls(self),
             path("find/", self.admin_site.admin_view(self.find_view),
                  name="signatories_signature_find"),
+            path("<path:object_id>/review/",
+                 self.admin_site.admin_view(require_POST(self.review_view)),
+                 name="signatories_signature_review"),
             *super().get_urls(),
         ]  # fmt: skip
 
     def export_view(self, request):
         if not request.user.has_perm(EXPORT):
             raise PermissionDenied
-        form = ExportForm(request.POST or None)
+        form = ExportForm(
+            request.POST or None,
+            may_export_emails=request.user.has_perm(EXPORT_EMAILS),
+        )
         if request.method == "POST" and form.is_valid():
             export = services.export_signatures(
                 statement=form.cleaned_data["statement"],
@@ -198,6 +462,7 @@ class SignatureAdmin(admin.ModelAdmin):
                 via="admin",
                 only_counted=form.cleaned_data["only_counted"],
                 excel=form.cleaned_data["excel"],
+                emails=form.cleaned_data.get("emails", False),
             )
             return csv_response(export)
         return render(

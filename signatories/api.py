@@ -27,6 +27,7 @@ from signatories.serializers import (
     SignatureRequestSerializer,
     SignatureSerializer,
 )
+from signatories.services.exports import EXPORT_EMAILS
 from signatories.views import COUNT_CACHE_SECONDS, count_payload
 from statements.models import Statement
 
@@ -111,6 +112,14 @@ class Signatures(generics.ListAPIView):
         return Response({"status": "check-your-email"}, status=status.HTTP_202_ACCEPTED)
 
 
+def _flag(request, name: str) -> bool:
+    """A query flag: left out (no) or "1" (yes); anything else is named as wrong."""
+    value = request.query_params.get(name)
+    if value not in (None, "1"):
+        raise ValidationError({name: [_("Leave it out, or give 1.")]})
+    return value == "1"
+
+
 class SignatureExport(APIView):
     """Organizers with the export permission: every counted signature as CSV."""
 
@@ -123,25 +132,47 @@ class SignatureExport(APIView):
                 OpenApiTypes.STR,
                 enum=["1"],
                 description="Add a byte order mark.",
-            )
+            ),
+            OpenApiParameter(
+                "emails",
+                OpenApiTypes.STR,
+                enum=["1"],
+                description="Add an `email` column, filled for the signers who "
+                "asked to be kept informed (confirmed, not held). Needs the "
+                "permission signatories.export_signer_emails besides the export "
+                "one (403 without it); the audit log records how many addresses "
+                "went out.",
+            ),
         ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
             400: BAD_REQUEST,
-            **ORGANIZERS_ONLY,
+            401: UNAUTHORIZED,
+            403: error(
+                "The user may not export signatories, or asked for emails without "
+                "the permission to export them."
+            ),
+            404: NOT_FOUND,
         },
+        summary="Counted signatures as CSV; with emails=1, the addresses of the "
+        "signers who asked to be kept informed.",
     )
     def get(self, request, slug):
         if not request.user.has_perm("signatories.export_signatures"):
             raise PermissionDenied
-        if request.query_params.get("excel", "1") != "1":
-            raise ValidationError({"excel": [_("Leave it out, or give 1.")]})
+        excel = _flag(request, "excel")
+        emails = _flag(request, "emails")
+        if emails and not request.user.has_perm(EXPORT_EMAILS):
+            raise PermissionDenied(
+                _("Exporting signers' emails needs its own permission.")
+            )
         statement = get_object_or_404(Statement, slug=slug)
         export = services.export_signatures(
             statement=statement,
             by=request.user,
             via="api",
-            excel=request.query_params.get("excel") == "1",
+            excel=excel,
+            emails=emails,
         )
         return csv_response(export)
 

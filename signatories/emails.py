@@ -16,7 +16,9 @@ def _render(
 
     Not the signature: until an address has confirmed, anyone may have typed it,
     and an email to it must carry nothing they typed (their name, organization…),
-    or the site would deliver their text to any inbox.
+    or the site would deliver their text to any inbox. Nor what they ticked: the
+    confirmation carries its "stop emails" link whether or not "keep me informed"
+    was ticked.
     """
     statement = signature.statement
     version = statement.version_for(signature.language)
@@ -57,7 +59,7 @@ def confirmation(signature_id: int) -> RenderedEmail | None:
         "signature_confirm",
         _("Please confirm your signature"),
         signature,
-        **_links(signature, "confirm", "cancel", "withdraw"),
+        **_links(signature, "confirm", "cancel", "withdraw", "unsubscribe"),
     )
 
 
@@ -71,7 +73,7 @@ def reminder(signature_id: int) -> RenderedEmail | None:
         _("Reminder: your signature is not confirmed yet"),
         signature,
         reminder=True,
-        **_links(signature, "confirm", "cancel", "withdraw"),
+        **_links(signature, "confirm", "cancel", "withdraw", "unsubscribe"),
     )
 
 
@@ -86,5 +88,8 @@ def already_signed(signature_id: int) -> RenderedEmail | None:
         signature,
         # The name this address confirmed itself, not the one typed this time.
         name=signature.name,
-        **_links(signature, "withdraw"),
+        # This address confirmed: "stop emails" only if it asked for them.
+        **_links(
+            signature, "withdraw", *(["unsubscribe"] if signature.consent else [])
+        ),
     )

@@ -1,7 +1,8 @@
 """The links in signers' emails: encrypted, expiring, and good for one use.
 
 A token names the signature and a nonce stored on the signature; using the link
-rotates the nonce, so the same link never works twice. The token is encrypted, not
+rotates the nonce, so the same link never works twice (but for "stop emails", which
+may be repeated without harm). The token is encrypted, not
 only signed: a signed token's payload is readable base64, and a row id in it would
 tell anyone with a link how many have signed.
 """
@@ -23,7 +24,12 @@ LIFETIMES = {
     "confirm": timedelta(days=7),
     "cancel": timedelta(days=7),
     "withdraw": timedelta(days=365),
+    "unsubscribe": timedelta(days=365),
 }
+# Links that read the withdraw nonce, which lives as long as the signature is on
+# the statement. Stopping emails does not use it up: doing it twice changes nothing,
+# and the withdraw link in the same email must keep working.
+LASTING = ("withdraw", "unsubscribe")
 
 
 def new_nonce() -> str:
@@ -51,7 +57,7 @@ def _fernet(action: str) -> MultiFernet:
 
 
 def _nonce_of(signature: Signature, action: str) -> str:
-    return signature.withdraw_nonce if action == "withdraw" else signature.link_nonce
+    return signature.withdraw_nonce if action in LASTING else signature.link_nonce
 
 
 def make_token(signature: Signature, action: str) -> str:
@@ -98,7 +104,8 @@ def _read_signed(token: str, action: str) -> tuple[str, str] | None:
 def read_token(token: str, action: str) -> Signature | None:
     """The signature the token is for, if it is genuine, fresh and unused."""
     found = _read_encrypted(token, action)
-    if found is None and ":" in token:  # a signed token always holds a colon
+    # A signed token always holds a colon; none was ever mailed for stopping emails.
+    if found is None and ":" in token and action != "unsubscribe":
         found = _read_signed(token, action)
     if found is None:
         return None

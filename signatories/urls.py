@@ -12,4 +12,5 @@ urlpatterns = [
     path("s/confirm/<str:token>/", views.confirm, name="confirm"),
     path("s/cancel/<str:token>/", views.cancel, name="cancel"),
     path("s/withdraw/<str:token>/", views.withdraw, name="withdraw"),
+    path("s/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

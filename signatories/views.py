@@ -312,7 +312,9 @@ def link_context(signature: Signature, action: str) -> dict:
     return context
 
 
-def _link_view(request, token, action: str, on_post):
+def _link_view(
+    request, token, action: str, on_post, page: str = "signatories/link_confirm.html"
+):
     """A link from a signer's email: GET and HEAD only show the page with its button
     (a mail scanner following the link changes nothing); POST does on_post."""
     signature = links.read_token(token, action)
@@ -320,9 +322,7 @@ def _link_view(request, token, action: str, on_post):
         return render(request, "signatories/link_invalid.html", status=404)
     if request.method == "POST":
         return on_post(request, signature)
-    return render(
-        request, "signatories/link_confirm.html", link_context(signature, action)
-    )
+    return render(request, page, link_context(signature, action))
 
 
 def _done(service, action: str, template: str):
@@ -346,9 +346,10 @@ def _confirm(request, signature):
         return render(request, "signatories/link_confirm.html", context, status=400)
     services.confirm_signature(signature=signature, display=display)
     signature.refresh_from_db()
-    return render(
-        request, "signatories/confirmed.html", link_context(signature, "confirmed")
-    )
+    context = link_context(signature, "confirmed")
+    if signature.consent:
+        context["unsubscribe_path"] = links.link_path(signature, "unsubscribe")
+    return render(request, "signatories/confirmed.html", context)
 
 
 @never_cache
@@ -376,6 +377,21 @@ def withdraw(request, token):
         token,
         "withdraw",
         _done(services.withdraw_signature, "withdraw", "signatories/withdrawn.html"),
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request, token):
+    """ "Stop emails": the signer takes back their "keep me informed"."""
+    return _link_view(
+        request,
+        token,
+        "unsubscribe",
+        _done(
+            services.stop_signer_emails, "unsubscribe", "signatories/unsubscribed.html"
+        ),
+        page="signatories/unsubscribe.html",
     )
 
 

@@ -3,6 +3,7 @@
 Callers use `from signatories import services` and `services.sign_statement(...)`.
 """
 
+from signatories.services.consent import stop_signer_emails
 from signatories.services.counts import (
     apply_count_events,
     reconcile_counts,
@@ -53,5 +54,6 @@ __all__ = [
     "signing_is_open",
     "signing_paused_everywhere",
     "statement_counts",
+    "stop_signer_emails",
     "withdraw_signature",
 ]

@@ -49,13 +49,45 @@ def _drop_unconfirmed(cutoff: datetime) -> int:
     return Signature.objects.filter(pk__in=ids).delete()[0]
 
 
+def _erase_consent_emails(now: datetime) -> int:
+    """Erase the addresses kept for signers who asked to be kept informed,
+    CONSENT_EMAIL_DAYS after their statement's signing ended; names stay, under
+    their own rule below.
+
+    "Ended" is Statement.effective_signing_close(), here as a query: the closing
+    time, or for a statement that never closes its publication (its creation if it
+    never went public) plus SIGNATURE_MAX_AGE_DAYS. When campaigns exist, the end of
+    the statement's campaign extends this: its news is what the signers asked for.
+    """
+    cutoff = now - timedelta(days=settings.CONSENT_EMAIL_DAYS)
+    open_ended_cutoff = cutoff - timedelta(days=settings.SIGNATURE_MAX_AGE_DAYS)
+    ended = Q(statement__signing_closes_at__lt=cutoff) | Q(
+        statement__signing_closes_at__isnull=True
+    ) & (
+        Q(statement__publish_at__lt=open_ended_cutoff)
+        | Q(
+            statement__publish_at__isnull=True,
+            statement__created_at__lt=open_ended_cutoff,
+        )
+    )
+    # Every address left on those statements, not only the consenting ones: nothing
+    # is left to confirm there either.
+    return (
+        Signature.objects.filter(email_encrypted__isnull=False)
+        .filter(ended)
+        .update(email_encrypted=None)
+    )
+
+
 def apply_retention(*, now=None) -> dict[str, int]:
     """Drop personal data that is no longer needed; counts are kept.
 
     Network hashes and attempts after 30 days; unconfirmed signatures 14 days
     after their confirmation email (its link long expired); everything personal
     of a statement's signatures SIGNATURE_RETENTION_DAYS after its signing closed
-    or, when it has no closing time, SIGNATURE_MAX_AGE_DAYS after its publication.
+    or, when it has no closing time, SIGNATURE_MAX_AGE_DAYS after its publication;
+    the addresses of signers who asked to be kept informed CONSENT_EMAIL_DAYS after
+    its signing ended.
     """
     now = now or timezone.now()
     month_ago = now - timedelta(days=30)
@@ -74,6 +106,7 @@ def apply_retention(*, now=None) -> dict[str, int]:
             created_at__lt=month_ago, network_hash__isnull=False
         ).update(network_hash=None)
         done["unconfirmed"] = _drop_unconfirmed(now - timedelta(days=14))
+        done["consent_emails"] = _erase_consent_emails(now)
         personal = Signature.objects.exclude(
             name="", email_encrypted__isnull=True, city="", role=""
         )
