@@ -1,14 +1,26 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy as _
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from ima_site import tokens
-from ima_site.models import ApiToken, AuditEntry
-
-admin.site.site_header = _("IMA campaign site")
-admin.site.site_title = _("IMA campaign site")
-admin.site.index_title = _("Organizers' desk")
+from ima_site import audit_text, tokens
+from ima_site.configuration import change_site_configuration
+from ima_site.models import (
+    ApiToken,
+    AuditEntry,
+    OrganizerProfile,
+    OutboxMessage,
+    SiteConfiguration,
+)
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -24,14 +36,150 @@ class RecordAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # The links of a whole page at once: one query per kind of object.
+        self.result_list = list(self.result_list)
+        urls = audit_text.object_urls(self.result_list, request)
+        for entry in self.result_list:
+            entry.object_url = urls.get(entry.pk)
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(RecordAdmin):
     # The log is evidence: nobody edits or deletes it from the admin.
-    list_display = ["at", "actor", "action", "object_repr"]
+    list_display = ["at", "what", "action"]
+    list_display_links = ["at"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_repr", "actor__username", "action"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
+    fields = [
+        "at", "what_in_full", "note", "action", "object_type", "object_id",
+        "object_repr", "details",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def get_changelist(self, request, **kwargs):
+        return AuditChangeList
+
+    def get_object(self, request, object_id, from_field=None):
+        entry = super().get_object(request, object_id, from_field)
+        if entry is not None:
+            entry.object_url = audit_text.object_urls([entry], request).get(entry.pk)
+        return entry
+
+    @admin.display(description=gettext_lazy("what"))
+    def what(self, entry):
+        return format_html(
+            "{}{}",
+            audit_text.sentence(entry, url=getattr(entry, "object_url", None)),
+            audit_text.changes_html(entry, shorten=80),
+        )
+
+    @admin.display(description=gettext_lazy("what"))
+    def what_in_full(self, entry):
+        return format_html(
+            "{}{}",
+            audit_text.sentence(entry, url=getattr(entry, "object_url", None)),
+            audit_text.changes_html(entry),
+        )
+
+    @admin.display(description=gettext_lazy("note"))
+    def note(self, entry):
+        return audit_text.extra_text(entry) or "-"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        object_type = request.GET.get("object_type")
+        object_id = request.GET.get("object_id")
+        if object_type and object_id:
+            # The list filtered to one object is that object's history.
+            newest = (
+                AuditEntry.objects.filter(object_type=object_type, object_id=object_id)
+                .select_related("actor")
+                .first()
+            )
+            if newest is not None:
+                extra_context["title"] = _("History of “%(object)s”") % {
+                    "object": newest.object_repr
+                }
+                extra_context["history_object_url"] = audit_text.object_urls(
+                    [newest], request
+                ).get(newest.pk)
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(RecordAdmin):
+    """Emails the site sent or will send; the recipient is never shown (it is
+    encrypted, and erased once the email is out)."""
+
+    list_display = [
+        "created_at", "kind", "object_id", "status", "attempts", "error", "sent_at",
+    ]  # fmt: skip
+    list_filter = ["status", "kind"]
+    date_hierarchy = "created_at"
+    fields = [
+        "kind", "object_id", "language", "status", "attempts", "last_error",
+        "created_at", "next_attempt_at", "relayed_at", "claimed_at", "sent_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("last error"))
+    def error(self, message):
+        return Truncator(message.last_error).chars(80)
+
+
+@admin.register(SiteConfiguration)
+class SiteConfigurationAdmin(admin.ModelAdmin):
+    """The one row of site settings: its change page, never a second row."""
+
+    fields = ["review_by_second_person", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # The menu's link leads straight to the one row.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        configuration = SiteConfiguration.current()
+        return redirect(
+            reverse("admin:ima_site_siteconfiguration_change", args=[configuration.pk])
+        )
+
+    def save_model(self, request, obj, form, change):
+        saved = change_site_configuration(
+            by=request.user,
+            review_by_second_person=form.cleaned_data["review_by_second_person"],
+        )
+        obj.updated_at = saved.updated_at
+
+
+class OrganizerProfileInline(admin.StackedInline):
+    model = OrganizerProfile
+    max_num = 1
+    extra = 1
+    verbose_name_plural = gettext_lazy("time zone and language")
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = [OrganizerProfileInline]
+
+    def get_inlines(self, request, obj):
+        # The add form asks for a username and password only; the profile after.
+        return self.inlines if obj is not None else []
 
 
 class ApiTokenForm(forms.ModelForm):

@@ -30,6 +30,10 @@ PUBLISHER_PERMISSIONS = [
     "signatories.view_countcheck",
     "signatories.view_signingswitch", "signatories.add_signingswitch",
     "signatories.change_signingswitch",
+    # The one-row site settings ("review by a second person"), and the outgoing
+    # emails, whose failures the desk shows.
+    "ima_site.view_siteconfiguration", "ima_site.change_siteconfiguration",
+    "ima_site.view_outboxmessage",
 ]  # fmt: skip
 ROLES = {"Editors": EDITOR_PERMISSIONS, "Publishers": PUBLISHER_PERMISSIONS}
 

@@ -112,7 +112,8 @@ OUTBOX_RELAY_AGAIN_SECONDS = env.get_int("OUTBOX_RELAY_AGAIN_SECONDS", 300, mini
 OUTBOX_STALE_SECONDS = env.get_int("OUTBOX_STALE_SECONDS", 600, minimum=1)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the organizers' desk as its site.
+    "ima_site.apps.OrganizersAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -151,6 +152,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # A session with the password but not the code reaches only the code page.
     "ima_site.twofactor.TwoFactorMiddleware",
+    # In the admin, a staff user's own time zone and language (their profile).
+    "ima_site.middleware.OrganizerPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes asks: turns a refused login into the lock-out page.
@@ -473,6 +476,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "routine_tasks": {
+            "()": "ima_site.logs.RoutineTasks",
+            "tasks": sorted({job["task"] for job in CELERY_BEAT_SCHEDULE.values()}),
+        },
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
@@ -488,6 +495,12 @@ LOGGING = {
     },
     # Replaces Django's own "django" logger set-up, whose mail handler would send
     # the report unscrubbed; records still reach the console through the root.
-    "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # Beat's and the worker's lines about periodic jobs, at debug (see the filter).
+        "celery.beat": {"filters": ["routine_tasks"]},
+        "celery.worker.strategy": {"filters": ["routine_tasks"]},
+        "celery.app.trace": {"filters": ["routine_tasks"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -1,6 +1,11 @@
+import logging
+
 from celery import shared_task
 
 from ima_site import outbox
+from ima_site.logs import log_result
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -9,6 +14,8 @@ def relay_outbox() -> int:
     ids = outbox.due_message_ids()
     for message_id in ids:
         send_outbox_message.delay(message_id)
+    # Each email's own task logs it being sent; the hand-over is bookkeeping.
+    log.debug("Handed %d emails to the workers", len(ids))
     return len(ids)
 
 
@@ -21,4 +28,6 @@ def send_outbox_message(message_id: int) -> str:
 @shared_task(ignore_result=True)
 def prune_outbox() -> int:
     """Beat, nightly: delete finished outbox rows past their keeping time."""
-    return outbox.prune()
+    deleted = outbox.prune()
+    log_result(log, "Deleted %d finished outbox rows", deleted)
+    return deleted

@@ -16,6 +16,7 @@ handler500 = "ima_site.views.server_error"
 
 urlpatterns = [
     path("robots.txt", views.robots_txt, name="robots"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.health, name="health"),
     path(
         "sitemap.xml",
