@@ -1,104 +1,31 @@
-from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_countries import countries as country_registry
 
-from ima_site.languages import is_known_language
-from ima_site.models import record_audit_entry
 from statements import services
+from statements.admin_changes import describe_changes
+from statements.admin_forms import (
+    StatementAddForm,
+    StatementForm,
+    VersionForm,
+    VersionFormSet,
+    parse_local_datetime,
+    slug_taken_by,
+    slug_taken_message,
+    unique_slug,
+    writer_language,
+)
+from statements.markdown import render_markdown
 from statements.models import Link, MediaContact, Statement, StatementVersion, Topic
-
-
-class LinesField(forms.CharField):
-    """A list of short texts, typed one per line."""
-
-    widget = forms.Textarea(attrs={"rows": 4})
-
-    def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list) else value
-
-    def to_python(self, value):
-        lines = [line.strip() for line in (value or "").splitlines()]
-        return [line for line in lines if line]
-
-    def validate(self, value):
-        for line in value:
-            if len(line) > 300:
-                raise ValidationError(_("Each line must be at most 300 characters."))
-
-
-class CountriesField(forms.CharField):
-    """ISO 3166-1 alpha-2 codes separated by commas or spaces: MY, PH."""
-
-    def prepare_value(self, value):
-        return ", ".join(value) if isinstance(value, list) else value
-
-    def to_python(self, value):
-        codes = (value or "").replace(",", " ").upper().split()
-        return list(dict.fromkeys(codes))
-
-    def validate(self, value):
-        unknown = [code for code in value if code not in country_registry]
-        if unknown:
-            raise ValidationError(
-                _("Not ISO 3166-1 country codes: %(codes)s")
-                % {"codes": ", ".join(unknown)}
-            )
-
-
-class StatementForm(forms.ModelForm):
-    slogans = LinesField(
-        label=gettext_lazy("Slogans and demands"),
-        required=False,
-        help_text=gettext_lazy("One per line, in the order they are shown."),
-    )
-    countries = CountriesField(
-        label=gettext_lazy("Countries"),
-        required=False,
-        help_text=gettext_lazy("Two-letter codes separated by commas: MY, PH, ID."),
-    )
-
-    class Meta:
-        model = Statement
-        fields = [
-            "slug", "kind", "issued_on", "dateline", "issuer", "signed_by",
-            "signed_by_role", "addressees", "slogans", "countries", "topics",
-            "accepts_signatures", "signature_goal", "signers", "signing_closes_at",
-            "signing_paused", "signatories_shown",
-        ]  # fmt: skip
-
-
-class VersionFormSet(BaseInlineFormSet):
-    def clean(self):
-        super().clean()
-        kept = [
-            form.cleaned_data
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        if not kept:
-            raise ValidationError(_("Add at least one language version."))
-        originals = sum(1 for data in kept if data.get("is_original"))
-        if originals != 1:
-            raise ValidationError(
-                _("Mark exactly one language version as the original.")
-            )
-        for data in kept:
-            if not is_known_language(data.get("language", "")):
-                raise ValidationError(
-                    _("%(code)s is not a language code (en, es, fr, id, fil, ar…).")
-                    % {"code": data.get("language")}
-                )
-
 
 LOCKED_STATUSES = {
     Statement.Status.SCHEDULED,
@@ -136,10 +63,14 @@ class LockedWithStatementInline:
 
 class StatementVersionInline(LockedWithStatementInline, admin.StackedInline):
     model = StatementVersion
+    form = VersionForm
     formset = VersionFormSet
     extra = 0
     min_num = 1
-    fields = ["language", "is_original", "title", "subtitle", "summary", "body"]
+    fields = [
+        "language", "is_original", "title", "subtitle", "summary", "body",
+        "slogans", "addressees", "signed_by_role",
+    ]  # fmt: skip
 
 
 class LinkInline(LockedWithStatementInline, admin.TabularInline):
@@ -154,19 +85,67 @@ class MediaContactInline(LockedWithStatementInline, admin.TabularInline):
     fields = ["position", "team", "name", "role", "organization", "phone", "email"]
 
 
+Status = Statement.Status
+
+# The status buttons: the status each one moves to, whether it needs a publisher,
+# and the message once done. "Forward" buttons take the text towards the public;
+# "back" ones take it away, and stand in a row of their own.
 WORKFLOW_ACTIONS = {
-    "submit": (services.submit_for_review, gettext_lazy("Sent for review.")),
-    "return_to_draft": (services.return_to_draft, gettext_lazy("Returned to draft.")),
-    "publish": (services.publish_statement, gettext_lazy("Published.")),
-    "schedule": (services.publish_statement, gettext_lazy("Scheduled.")),
-    "withdraw": (services.withdraw_statement, gettext_lazy("Withdrawn.")),
-    "archive": (services.archive_statement, gettext_lazy("Archived.")),
+    "submit": (Status.IN_REVIEW, False, gettext_lazy("Sent for review.")),
+    "publish": (Status.PUBLISHED, True, gettext_lazy("Published.")),
+    "schedule": (Status.SCHEDULED, True, gettext_lazy("Scheduled.")),
+    "archive": (Status.ARCHIVED, True, gettext_lazy("Archived.")),
+    "return_to_draft": (Status.DRAFT, False, gettext_lazy("Returned to draft.")),
+    "withdraw": (Status.WITHDRAWN, True, gettext_lazy("Withdrawn.")),
 }
+BACK_ACTIONS = {"return_to_draft", "withdraw"}
+APPROVING_ACTIONS = {"publish", "schedule"}
+
+
+def available_actions(statement: Statement, user) -> list[str]:
+    """The status buttons this user may press on this statement now."""
+    allowed = services.allowed_moves(statement, by=user)
+    is_publisher = user.has_perm(services.PUBLISH_PERMISSION)
+    actions = []
+    for action, (target, needs_publisher, _done) in WORKFLOW_ACTIONS.items():
+        if target not in allowed or (needs_publisher and not is_publisher):
+            continue
+        if (
+            action == "return_to_draft"
+            and statement.status
+            in (Status.SCHEDULED, Status.ARCHIVED, Status.WITHDRAWN)
+            and not is_publisher
+        ):
+            continue
+        actions.append(action)
+    return actions
+
+
+def run_workflow_action(
+    *, statement: Statement, action: str, user, note: str = "", at=None
+) -> Statement:
+    """Call the service behind a status button; raises what the service raises."""
+    if action == "submit":
+        return services.submit_for_review(statement=statement, by=user, note=note)
+    if action == "return_to_draft":
+        return services.return_to_draft(statement=statement, by=user, note=note)
+    if action in ("publish", "schedule"):
+        return services.publish_statement(
+            statement=statement, by=user, at=at, note=note
+        )
+    if action == "archive":
+        return services.archive_statement(statement=statement, by=user)
+    if action == "withdraw":
+        return services.withdraw_statement(
+            statement=statement, by=user, reason=note[:500]
+        )
+    raise PermissionDenied
 
 
 @admin.register(Statement)
 class StatementAdmin(admin.ModelAdmin):
     form = StatementForm
+    add_form = StatementAddForm
     change_form_template = "admin/statements/statement/change_form.html"
     inlines = [StatementVersionInline, LinkInline, MediaContactInline]
     list_display = ["title", "kind", "status", "issued_on", "publish_at", "languages"]
@@ -175,8 +154,7 @@ class StatementAdmin(admin.ModelAdmin):
     date_hierarchy = "issued_on"
     readonly_fields = ["status", "publish_at", "created_by", "created_at", "updated_at"]
     filter_horizontal = ["topics"]
-    fieldsets = [
-        (None, {"fields": ["slug", "kind", "status", "publish_at"]}),
+    rest_of_fieldsets = [
         (
             gettext_lazy("Issue"),
             {
@@ -195,11 +173,16 @@ class StatementAdmin(admin.ModelAdmin):
                     "signing_closes_at", "signature_goal", "signatories_shown",
                 ],
                 "description": gettext_lazy(
-                    "Times are in the site's time zone. Signers' names are erased "
-                    "some time after signing closes: see the README."
+                    "Times are in your own time zone (your organizer profile's). "
+                    "Signers' names are erased some time after signing closes: "
+                    "see the README."
                 ),
             },
         ),
+    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["slug", "kind", "status", "publish_at"]}),
+        *rest_of_fieldsets,
         (
             gettext_lazy("Record"),
             {
@@ -207,7 +190,12 @@ class StatementAdmin(admin.ModelAdmin):
                 "classes": ["collapse"],
             },
         ),
-    ]  # fmt: skip
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["title", "body", "language"]}),
+        (gettext_lazy("Address and kind"), {"fields": ["slug", "kind"]}),
+        *rest_of_fieldsets,
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("versions")
@@ -237,68 +225,197 @@ class StatementAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    # --- the form ----------------------------------------------------------------
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inlines(self, request, obj):
+        # A new statement's text is the add form's own title and body.
+        if obj is None:
+            return [LinkInline, MediaContactInline]
+        return self.inlines
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("language", writer_language(request.user))
+        return initial
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        services.create_statement(
+            statement=obj,
+            title=data["title"],
+            body=data["body"],
+            language=data["language"],
+            by=request.user,
+        )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         statement = form.instance
         if change and statement.status in LOCKED_STATUSES:
-            # Changes to what the public sees are on the record, field by field.
-            changed = list(form.changed_data)
-            for formset in formsets:
-                name = formset.model._meta.model_name
-                changed += [f"{name}: added" for _ in formset.new_objects]
-                changed += [
-                    f"{name}: {', '.join(f)}" for _, f in formset.changed_objects
-                ]
-                changed += [f"{name}: deleted" for _ in formset.deleted_objects]
-            if changed:
-                record_audit_entry(
-                    actor=request.user,
-                    action="statement.edit_public",
-                    obj=statement,
-                    details={"status": statement.status, "changed": changed},
+            changes = describe_changes(form, formsets)
+            if changes:
+                services.record_public_changes(
+                    statement=statement, by=request.user, changes=changes
                 )
 
+    # --- pages -------------------------------------------------------------------
+
     def get_urls(self):
+        wrap = self.admin_site.admin_view
         return [
             path(
+                "slug-check/",
+                wrap(self.slug_check_view),
+                name="statements_statement_slug_check",
+            ),
+            path(
+                "markdown-preview/",
+                wrap(self.markdown_preview_view),
+                name="statements_statement_markdown_preview",
+            ),
+            path(
                 "<path:object_id>/workflow/<str:action>/",
-                self.admin_site.admin_view(self.workflow_view),
+                wrap(self.workflow_view),
                 name="statements_statement_workflow",
             ),
             *super().get_urls(),
         ]
 
+    def _editor_context(self, request, obj) -> dict:
+        context = {
+            "slug_check_url": reverse("admin:statements_statement_slug_check"),
+            "markdown_preview_url": reverse(
+                "admin:statements_statement_markdown_preview"
+            ),
+            "time_zone": timezone.get_current_timezone_name(),
+        }
+        if request.method == "POST" and "_preview" in request.POST:
+            context["preview_versions"] = self._preview_versions(request.POST)
+        return context
+
+    @staticmethod
+    def _preview_versions(data) -> list[dict]:
+        """The typed texts, rendered as the public page will: nothing is saved."""
+        if "title" in data or "body" in data:
+            return [
+                {
+                    "language": data.get("language", ""),
+                    "title": data.get("title", ""),
+                    "html": render_markdown(data.get("body", "")),
+                }
+            ]
+        shown = []
+        total = data.get("versions-TOTAL_FORMS", "0")
+        for index in range(min(int(total) if total.isdigit() else 0, 50)):
+            prefix = f"versions-{index}-"
+            if data.get(prefix + "DELETE"):
+                continue
+            shown.append(
+                {
+                    "language": data.get(prefix + "language", ""),
+                    "title": data.get(prefix + "title", ""),
+                    "html": render_markdown(data.get(prefix + "body", "")),
+                }
+            )
+        return shown
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), **self._editor_context(request, None)}
+        return super().add_view(request, form_url, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        extra_context["can_publish"] = request.user.has_perm(
-            services.PUBLISH_PERMISSION
-        )
-        extra_context["now"] = timezone.localtime()
-        extra_context["workflow_actions"] = list(WORKFLOW_ACTIONS)
+        extra_context = {**(extra_context or {})}
+        statement = self.get_object(request, object_id)
+        if statement is not None:
+            extra_context.update(self._editor_context(request, statement))
+            extra_context.update(self._workflow_context(request, statement))
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def workflow_view(self, request, object_id, action):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        statement = get_object_or_404(Statement, pk=object_id)
-        if action not in WORKFLOW_ACTIONS or not self.has_change_permission(
+    def _workflow_context(self, request, statement) -> dict:
+        actions = available_actions(statement, request.user)
+        refusal = ""
+        if APPROVING_ACTIONS & set(actions):
+            refusal = services.approval_refusal(statement, by=request.user)
+        elif (
+            statement.status == Status.DRAFT
+            and request.user.has_perm(services.PUBLISH_PERMISSION)
+            and not services.allowed_moves(statement, by=request.user)
+            & {Status.PUBLISHED}
+        ):
+            refusal = _(
+                "Review by a second person is on: send the draft for review, "
+                "and someone else publishes it."
+            )
+        if refusal:
+            actions = [a for a in actions if a not in APPROVING_ACTIONS]
+        return {
+            "forward_actions": [a for a in actions if a not in BACK_ACTIONS],
+            "back_actions": [a for a in actions if a in BACK_ACTIONS],
+            "approval_refusal": refusal,
+            "can_publish": request.user.has_perm(services.PUBLISH_PERMISSION),
+            "history_url": self.history_url(statement),
+        }
+
+    @staticmethod
+    def history_url(statement) -> str:
+        return (
+            reverse("admin:ima_site_auditentry_changelist")
+            + "?"
+            + urlencode(
+                {
+                    "object_type": statement._meta.label_lower,
+                    "object_id": str(statement.pk),
+                }
+            )
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The audit log says more than the admin's own history: every status move,
+        # every change of a public statement with its old and new value.
+        statement = self.get_object(request, object_id)
+        if statement is None or not self.has_view_or_change_permission(
             request, statement
         ):
             raise PermissionDenied
-        service, done = WORKFLOW_ACTIONS[action]
-        kwargs = {"statement": statement, "by": request.user}
-        if action == "schedule":
-            at = parse_datetime(request.POST.get("publish_at", ""))
-            if at is None:
-                self.message_user(request, _("Give a date and time."), messages.ERROR)
+        return HttpResponseRedirect(self.history_url(statement))
+
+    def response_change(self, request, obj):
+        action = request.POST.get("_workflow", "")
+        if not action:
+            return super().response_change(request, obj)
+        self.message_user(request, _("Your changes were saved."), messages.SUCCESS)
+        if action == "publish":
+            # Publishing now asks once, on a page that shows what becomes public.
+            return HttpResponseRedirect(
+                reverse("admin:statements_statement_workflow", args=[obj.pk, action])
+            )
+        return self._run_and_go_back(request, obj, action)
+
+    def _run_and_go_back(self, request, statement, action, *, at=None, note=None):
+        if action not in WORKFLOW_ACTIONS:
+            raise PermissionDenied
+        if note is None:
+            note = request.POST.get("workflow_note", "")
+        if action == "schedule" and at is None:
+            try:
+                at = parse_local_datetime(
+                    request.POST.get("schedule_at", request.POST.get("publish_at", "")),
+                    timezone.get_current_timezone(),
+                )
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
                 return self._back(statement)
-            if timezone.is_naive(at):
-                at = timezone.make_aware(at)
             if at <= timezone.now():
                 self.message_user(
                     request,
@@ -306,16 +423,114 @@ class StatementAdmin(admin.ModelAdmin):
                     messages.ERROR,
                 )
                 return self._back(statement)
-            kwargs["at"] = at
-        if action == "withdraw":
-            kwargs["reason"] = request.POST.get("reason", "")[:500]
         try:
-            service(**kwargs)
+            run_workflow_action(
+                statement=statement, action=action, user=request.user, note=note, at=at
+            )
         except (services.WorkflowError, PermissionDenied) as error:
-            self.message_user(request, str(error), messages.ERROR)
+            self.message_user(
+                request, str(error) or _("You may not do this."), messages.ERROR
+            )
         else:
-            self.message_user(request, done, messages.SUCCESS)
+            self.message_user(request, WORKFLOW_ACTIONS[action][2], messages.SUCCESS)
         return self._back(statement)
+
+    def workflow_view(self, request, object_id, action):
+        statement = get_object_or_404(Statement, pk=object_id)
+        if action not in WORKFLOW_ACTIONS or not self.has_change_permission(
+            request, statement
+        ):
+            raise PermissionDenied
+        if action == "publish":
+            return self.publish_confirmation(request, statement)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return self._run_and_go_back(request, statement, action)
+
+    def publish_confirmation(self, request, statement):
+        """GET: what becomes public, and the one button; POST: publish now."""
+        if not request.user.has_perm(services.PUBLISH_PERMISSION):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._run_and_go_back(
+                request, statement, "publish", note=request.POST.get("note", "")
+            )
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        refusal = services.approval_refusal(statement, by=request.user)
+        if not refusal and Status.PUBLISHED not in services.allowed_moves(
+            statement, by=request.user
+        ):
+            refusal = _("A statement that is “%(current)s” cannot be published.") % {
+                "current": statement.get_status_display()
+            }
+        versions = list(statement.versions.all())
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Publish now?"),
+            "subtitle": str(statement),
+            "original": statement,
+            "versions": [
+                {
+                    "language": version.language_name(),
+                    "code": version.language,
+                    "title": version.title,
+                    "is_original": version.is_original,
+                    "url": settings.SITE_URL + version.get_absolute_url(),
+                }
+                for version in versions
+            ],
+            "public_url": settings.SITE_URL + statement.get_absolute_url(),
+            "opens_for_signing": statement.accepts_signatures
+            and not statement.signing_paused,
+            "signing_closes_at": statement.signing_closes_at,
+            "signature_goal": statement.signature_goal,
+            "time_zone": timezone.get_current_timezone_name(),
+            "refusal": refusal,
+            "back_url": reverse(
+                "admin:statements_statement_change", args=[statement.pk]
+            ),
+        }
+        return TemplateResponse(
+            request, "admin/statements/statement/publish_confirm.html", context
+        )
+
+    def _allowed_to_write(self, request) -> bool:
+        return self.has_add_permission(request) or self.has_change_permission(request)
+
+    def slug_check_view(self, request):
+        """JSON for the form's script: is this address free, or whose is it?"""
+        if not self._allowed_to_write(request):
+            raise PermissionDenied
+        slug = request.GET.get("slug", "").strip()[:200]
+        title = request.GET.get("title", "")[:300]
+        exclude = request.GET.get("exclude", "")
+        exclude_pk = int(exclude) if exclude.isdigit() else None
+        if not slug and title:
+            return JsonResponse(
+                {
+                    "slug": unique_slug(title, exclude_pk=exclude_pk),
+                    "available": True,
+                    "message": "",
+                }
+            )
+        other = slug_taken_by(slug, exclude_pk=exclude_pk) if slug else None
+        return JsonResponse(
+            {
+                "slug": slug,
+                "available": other is None,
+                "message": slug_taken_message(other) if other else "",
+            }
+        )
+
+    def markdown_preview_view(self, request):
+        """POST the text, get the sanitized HTML the public page would show."""
+        if not self._allowed_to_write(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return JsonResponse({"html": render_markdown(request.POST.get("text", ""))})
 
     @staticmethod
     def _back(statement):

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class StatementsConfig(AppConfig):
     name = "statements"
     verbose_name = _("Statements")
+
+    def ready(self) -> None:
+        from statements import emails  # noqa: F401 - registers the email renderers

@@ -94,15 +94,13 @@ def test_organizer_drafts_previews_and_publishes(page, live_server):
 
     page.goto("/admin/statements/statement/add/")
     expect(page).to_have_title("Add statement | IMA campaign site")
+    page.fill("#id_title", "Solidarity with the striking farmworkers")
+    page.fill("#id_body", "We stand with the **strikers** of Huelva.")
     page.fill("#id_slug", "solidarity-with-strikers")
     page.select_option("#id_kind", "solidarity_message")
     page.fill("#id_dateline", "Madrid, Spain")
     page.fill("#id_countries", "es, ma")
     page.fill("#id_slogans", "Fair wages now!\nPapers for all!")
-    page.fill("#id_versions-0-language", "en")
-    page.check("#id_versions-0-is_original")
-    page.fill("#id_versions-0-title", "Solidarity with the striking farmworkers")
-    page.fill("#id_versions-0-body", "We stand with the **strikers** of Huelva.")
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
 
@@ -125,6 +123,8 @@ def test_organizer_drafts_previews_and_publishes(page, live_server):
     preview.close()
 
     page.get_by_role("button", name="Publish now").click()
+    expect(page.locator("h1")).to_contain_text("Publish now?")
+    page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("Published.")
     statement = Statement.objects.get(slug="solidarity-with-strikers")
     assert statement.status == "published"

@@ -94,9 +94,9 @@ def test_a_publisher_sets_the_signing_settings_and_each_is_audited(
     assert open_statement.signing_closes_at == datetime(2026, 12, 31, 10, tzinfo=UTC)
     entry = AuditEntry.objects.get(action="statement.edit_public")
     assert entry.actor == publisher
-    assert {"signers", "signatories_shown", "signing_closes_at"} <= set(
-        entry.details["changed"]
-    )
+    assert {"Who may sign", "Signatories shown", "Signing closes"} <= {
+        change["field"] for change in entry.details["changes"]
+    }
 
 
 def test_an_editor_cannot_change_the_signing_settings_of_a_public_statement(
@@ -164,7 +164,7 @@ def test_a_statement_paused_in_the_admin_shows_closed_and_refuses_the_form(
     assert client.post(sign_url, data).status_code == 409
     assert not Signature.objects.exists()
     entry = AuditEntry.objects.get(action="statement.edit_public")
-    assert entry.details["changed"] == ["signing_paused"]
+    assert [c["field"] for c in entry.details["changes"]] == ["Signing paused"]
 
     # Lifting the pause opens the form again.
     client.force_login(publisher)

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
-from ima_site.models import AuditEntry
+from ima_site.models import AuditEntry, SiteConfiguration
 from statements import services
 from statements.models import Statement
 from statements.tasks import publish_due_statements
@@ -38,10 +38,15 @@ def test_publisher_publishes_and_the_audit_log_says_who(publisher):
     assert entry.details["from"] == "in_review"
 
 
-def test_a_draft_cannot_skip_review(publisher):
+def test_a_draft_cannot_skip_review_when_a_second_person_must_review(publisher):
+    SiteConfiguration.objects.update_or_create(
+        id=1, defaults={"review_by_second_person": True}
+    )
     statement = make_statement(status="draft")
-    with pytest.raises(services.WorkflowError):
+    with pytest.raises(services.WorkflowError, match="send the draft for review"):
         services.publish_statement(statement=statement, by=publisher)
+    statement.refresh_from_db()
+    assert statement.status == "draft"
 
 
 def test_scheduled_statement_appears_on_time_and_beat_records_it(publisher, client):
@@ -173,7 +178,9 @@ def test_admin_workflow_refuses_get_and_anonymous(client, publisher):
     response = client.post(admin_workflow_url(statement, "publish"))
     assert response.status_code == 302 and "/login/" in response["Location"]
     client.force_login(publisher)
-    assert client.get(admin_workflow_url(statement, "publish")).status_code == 405
+    assert client.get(admin_workflow_url(statement, "schedule")).status_code == 405
+    # A GET of "publish" only asks; publishing is the confirmation page's POST.
+    assert client.get(admin_workflow_url(statement, "publish")).status_code == 200
     statement.refresh_from_db()
     assert statement.status == "in_review"
 
@@ -213,7 +220,11 @@ def test_publisher_edits_of_a_public_statement_are_audited(client, publisher):
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditEntry.objects.get(action="statement.edit_public")
     assert entry.actor == publisher
-    assert "statementversion: title" in entry.details["changed"]
+    assert {
+        "field": "Title (en)",
+        "old": "Live text",
+        "new": "Corrected live text",
+    } in entry.details["changes"]
 
 
 def test_admin_refuses_a_statement_without_versions(client, publisher):
