@@ -154,6 +154,13 @@ class SiteConfigurationAdmin(admin.ModelAdmin):
             reverse("admin:ima_site_siteconfiguration_change", args=[configuration.pk])
         )
 
+    def history_view(self, request, object_id, extra_context=None):
+        # The audit log has each change with its old and new value; the admin's
+        # own history only names the field.
+        if request.user.has_perm("ima_site.view_auditentry"):
+            return redirect(audit_text.history_url(SiteConfiguration.current()))
+        return super().history_view(request, object_id, extra_context)
+
     def save_model(self, request, obj, form, change):
         saved = change_site_configuration(
             by=request.user,

@@ -63,7 +63,9 @@ class OrganizersAdminSite(admin.AdminSite):
         """Any organizer sets their own zone and language, whatever their role."""
         current = preferences_for(request.user)
         form = ProfileForm(
-            request.POST or None,
+            # A POST that carries no field is still a POST: it gets the form's
+            # errors, not a blank form again.
+            request.POST if request.method == "POST" else None,
             initial={
                 "time_zone": current.time_zone.key,
                 "language": current.language,

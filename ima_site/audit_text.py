@@ -7,16 +7,17 @@ through format_html: the table's sentences are the only markup.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.text import Truncator
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -155,9 +156,22 @@ def sentence(entry: AuditEntry, *, url: str | None = None) -> SafeString:
 def _shown(value) -> str:
     if value is None or value == "":
         return _("(empty)")
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(str(item) for item in value) or _("(empty)")
     return str(value)
+
+
+def _field_label(entry: AuditEntry, name: str) -> str:
+    """A field recorded by its code ("review_by_second_person") in the reader's
+    words; a label recorded as such stays as it is."""
+    model = _model(entry.object_type)
+    try:
+        field = model._meta.get_field(name) if model else None
+    except FieldDoesNotExist:
+        field = None
+    return capfirst(field.verbose_name) if field is not None else name
 
 
 def changes(entry: AuditEntry) -> list[tuple[str, str | None, str | None]]:
@@ -174,7 +188,7 @@ def changes(entry: AuditEntry) -> list[tuple[str, str | None, str | None]]:
             if isinstance(change, dict):
                 found.append(
                     (
-                        str(change.get("field", "?")),
+                        _field_label(entry, str(change.get("field", "?"))),
                         _shown(change.get("old")),
                         _shown(change.get("new")),
                     )
@@ -182,12 +196,13 @@ def changes(entry: AuditEntry) -> list[tuple[str, str | None, str | None]]:
     changed = details.get("changed")
     if isinstance(changed, dict):
         for name, pair in changed.items():
+            label = _field_label(entry, str(name))
             if isinstance(pair, list) and len(pair) == 2:
-                found.append((str(name), _shown(pair[0]), _shown(pair[1])))
+                found.append((label, _shown(pair[0]), _shown(pair[1])))
             else:
-                found.append((str(name), None, _shown(pair)))
+                found.append((label, None, _shown(pair)))
     elif isinstance(changed, list):
-        found.extend((str(name), None, None) for name in changed)
+        found.extend((_field_label(entry, str(name)), None, None) for name in changed)
     return found
 
 
@@ -228,7 +243,7 @@ def _model(object_type: str):
 
 def object_urls(entries: Iterable[AuditEntry], request) -> dict[int, str]:
     """Admin change pages of the objects that still exist and this organizer may
-    see, by entry id: one query per kind of object, however many entries."""
+    open, by entry id: one query per kind of object, however many entries."""
     entries = list(entries)
     by_type: dict[str, set] = {}
     for entry in entries:
@@ -247,11 +262,14 @@ def object_urls(entries: Iterable[AuditEntry], request) -> dict[int, str]:
                 keys.append(model._meta.pk.to_python(object_id))
             except ValidationError:
                 continue
+        # The admin's own queryset, not the model's: some admins show each
+        # organizer only their own rows (API tokens), and a link to another's
+        # would lead to "does not exist".
         existing[object_type] = {
             str(pk)
-            for pk in model._default_manager.filter(pk__in=keys).values_list(
-                "pk", flat=True
-            )
+            for pk in model_admin.get_queryset(request)
+            .filter(pk__in=keys)
+            .values_list("pk", flat=True)
         }
     urls = {}
     for entry in entries:
@@ -269,5 +287,5 @@ def object_urls(entries: Iterable[AuditEntry], request) -> dict[int, str]:
 
 def history_url(obj) -> str:
     """The audit log filtered to one object: its history."""
-    url = reverse("admin:ima_site_auditentry_changelist")
-    return f"{url}?object_type={obj._meta.label_lower}&object_id={obj.pk}"
+    query = urlencode({"object_type": obj._meta.label_lower, "object_id": obj.pk})
+    return f"{reverse('admin:ima_site_auditentry_changelist')}?{query}"

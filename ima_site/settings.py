@@ -268,6 +268,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ima_site.tasks.prune_outbox",
         "schedule": crontab(hour=3, minute=40),
     },
+    # Nightly at 04:10 UTC: delete expired sessions. Django never does on its own,
+    # and an organizer's may hold a paper file with signers' names.
+    "clear-expired-sessions": {
+        "task": "ima_site.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=4, minute=10),
+    },
     # Every 30 seconds: flips statements whose publish_at has come to "published"
     # and writes their audit entries. The public pages already show a statement
     # from publish_at on, so beat running late never delays a publication.

@@ -31,3 +31,16 @@ def prune_outbox() -> int:
     deleted = outbox.prune()
     log_result(log, "Deleted %d finished outbox rows", deleted)
     return deleted
+
+
+@shared_task(ignore_result=True)
+def clear_expired_sessions() -> int:
+    """Beat, nightly: delete expired sessions; safe to repeat."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    # Django leaves expired sessions in the table until someone clears them, and an
+    # organizer's may hold a paper file with signers' names between its two steps.
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    log_result(log, "Deleted %d expired sessions", deleted)
+    return deleted

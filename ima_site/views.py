@@ -5,10 +5,10 @@ from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 
-@require_GET
+@require_safe
 @cache_control(max_age=86400, public=True)
 def robots_txt(request):
     lines = [
@@ -29,7 +29,8 @@ def _favicon() -> bytes:
     return (settings.BASE_DIR / "static" / "favicon.ico").read_bytes()
 
 
-@require_GET
+# HEAD too: link checkers and uptime monitors ask with it.
+@require_safe
 @cache_control(max_age=604800, public=True)
 def favicon(request):
     """/favicon.ico, which browsers ask for on their own: a small icon, cached for

@@ -178,19 +178,19 @@ def _confirmation_token(request, action: str, ids: list[int]) -> str:
     return salted_hmac("signatories.admin.review", value).hexdigest()
 
 
-def _confirmed(request, action: str, ids: list[int]) -> bool:
-    """Whether the request is the answer "yes" to a confirmation page that showed
-    these rows (or more of them: some may have gone meanwhile)."""
+def _answered_rows(request, action: str) -> set[int] | None:
+    """The rows a confirmation page counted, when the request is its "yes";
+    None when it is not (no answer, or one edited or meant for someone else)."""
     if request.POST.get("post") != "yes":
-        return False
+        return None
     try:
-        shown = sorted({int(pk) for pk in request.POST.getlist(ACTION_CHECKBOX_NAME)})
+        shown = sorted({int(pk) for pk in request.POST.get("rows", "").split(",")})
     except ValueError:
-        return False
+        return None
     token = request.POST.get("confirmation", "")
-    return constant_time_compare(
-        token, _confirmation_token(request, action, shown)
-    ) and set(ids) <= set(shown)
+    if not constant_time_compare(token, _confirmation_token(request, action, shown)):
+        return None
+    return set(shown)
 
 
 @admin.register(Signature)
@@ -344,10 +344,13 @@ class SignatureAdmin(admin.ModelAdmin):
         redirects), else the confirmation page."""
         review = REVIEWS[action]
         ids = sorted(queryset.values_list("id", flat=True))
-        if (review.always_ask or len(ids) > ASK_ABOVE) and not _confirmed(
-            request, action, ids
-        ):
-            return self._confirmation_page(request, action, ids, form_url=form_url)
+        if ids and (review.always_ask or len(ids) > ASK_ABOVE):
+            shown = _answered_rows(request, action)
+            if shown is None:
+                return self._confirmation_page(request, action, ids, form_url=form_url)
+            # The answer selects the whole filtered list again (see the page): only
+            # the rows it counted are touched, not those that came in meanwhile.
+            ids = [pk for pk in ids if pk in shown]
         count = review.service(ids=ids, by=request.user)
         self.message_user(request, review.done(count))
         return None
@@ -378,7 +381,8 @@ class SignatureAdmin(admin.ModelAdmin):
                 "button": review.button(len(ids)),
                 "irreversible": review.irreversible,
                 "statements": list(statements),
-                "ids": ids,
+                "rows": ",".join(map(str, ids)),
+                "first_row": ids[0],
                 "token": _confirmation_token(request, action, ids),
                 "form_url": form_url,
                 "cancel_url": request.META.get("HTTP_REFERER", "")

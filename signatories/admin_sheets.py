@@ -140,7 +140,13 @@ def sheet_view(model_admin, request):
     return render(
         request,
         "admin/signatories/signature/chart.html",
-        page_context(model_admin, request, _("Print a blank sign-up sheet"), form=form),
+        page_context(
+            model_admin,
+            request,
+            _("Print a blank sign-up sheet"),
+            form=form,
+            submit=_("Download the PDF"),
+        ),
     )
 
 
@@ -148,7 +154,7 @@ def chart_view(model_admin, request):
     if not request.user.has_perm(VIEW):
         raise PermissionDenied
     form = ChartForm(request.GET or None)
-    context: dict = {"form": form}
+    context: dict = {"form": form, "submit": _("Show the charts")}
     if form.is_valid():
         statement = form.cleaned_data["statement"]
         context.update(
@@ -184,12 +190,24 @@ def _keep_pending(
     return token
 
 
-def _pending(request, token: str) -> dict | None:
+def _drop_expired(request) -> dict | None:
+    """The file kept in the session, unless its hour is over: then it is dropped.
+
+    Dropped as soon as the organizer is back on these pages, rather than kept with
+    the session for weeks: it holds the names of people who signed on paper.
+    """
     pending = request.session.get(PENDING_KEY)
     if not pending:
         return None
     if time.time() - pending.get("stored_at", 0) > PENDING_SECONDS:
         del request.session[PENDING_KEY]
+        return None
+    return pending
+
+
+def _pending(request, token: str) -> dict | None:
+    pending = _drop_expired(request)
+    if pending is None:
         return None
     if not secrets.compare_digest(str(pending.get("token", "")), token):
         return None
@@ -204,6 +222,7 @@ def paper_view(model_admin, request):
     """Step one: the file, checked for problems before anything else."""
     if not request.user.has_perm(ADD):
         raise PermissionDenied
+    _drop_expired(request)
     form = PaperImportForm(request.POST or None, request.FILES or None)
     problems = []
     if request.method == "POST" and form.is_valid():
@@ -262,6 +281,10 @@ def paper_check_view(model_admin, request, token: str):
             request,
             _("That check is no longer available: upload the file again."),
         )
+        return redirect("admin:signatories_signature_paper")
+    if request.method == "POST" and "cancel" in request.POST:
+        del request.session[PENDING_KEY]
+        messages.info(request, _("Nothing was added, and the file is not kept."))
         return redirect("admin:signatories_signature_paper")
     data = _pending_data(pending)
     if request.method != "POST":

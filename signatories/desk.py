@@ -34,7 +34,8 @@ def open_for_signing(request: HttpRequest) -> dict:
     rows = list(with_titles(statements).order_by("-publish_at", "-id")[: desk.ROWS])
     ids = [row.pk for row in rows]
     totals = dict(
-        SignatureCount.objects.filter(statement_id__in=ids)
+        # Only positive rows, as statement_counts() adds them for the public page.
+        SignatureCount.objects.filter(statement_id__in=ids, count__gt=0)
         .values("statement_id")
         .annotate(n=Sum("count"))
         .values_list("statement_id", "n")

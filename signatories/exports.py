@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import BinaryField, Case, F, Q, Value, When
 from django.http import StreamingHttpResponse
+from django.utils.cache import add_never_cache_headers
 from django_countries import countries as country_registry
 
 from ima_site.crypto import decrypt
@@ -98,4 +99,7 @@ def csv_response(export: SignatoryExport) -> StreamingHttpResponse:
         export.lines, content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    # Names, and maybe addresses: no cache on the way (a proxy, the browser's disk
+    # cache) may keep a copy, whichever way the export was asked for.
+    add_never_cache_headers(response)
     return response

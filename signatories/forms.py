@@ -134,13 +134,16 @@ def screen_signer(form: "SignForm", *, web_form: bool) -> Screening:
     return Screening(reason, form_nonce=data["n"])
 
 
+KIND_CHOICES = [
+    (Signature.Kind.PERSON, _("as a person")),
+    (Signature.Kind.ORGANIZATION, _("for an organization")),
+]
+
+
 class SignForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("I sign"),
-        choices=[
-            (Signature.Kind.PERSON, _("as a person")),
-            (Signature.Kind.ORGANIZATION, _("for an organization")),
-        ],
+        choices=KIND_CHOICES,
         initial=Signature.Kind.PERSON,
         widget=forms.RadioSelect,
     )
@@ -173,8 +176,13 @@ class SignForm(forms.Form):
     def __init__(self, *args, statement: Statement, **kwargs):
         super().__init__(*args, **kwargs)
         self.statement = statement
-        self.fields["country"].choices = [("", "—")] + list(country_registry)
-        self.fields["language"].choices = [
+        choice_fields = {
+            name: field
+            for name, field in self.fields.items()
+            if isinstance(field, forms.ChoiceField)
+        }
+        choice_fields["country"].choices = [("", "—")] + list(country_registry)
+        choice_fields["language"].choices = [
             (code, language_name(code)) for code, _name in settings.LANGUAGES
         ]
         self.fields["language"].initial = get_language()
@@ -182,11 +190,12 @@ class SignForm(forms.Form):
         self.fields["website"].widget.attrs.update(
             {"tabindex": "-1", "autocomplete": "off"}
         )
+        kinds = choice_fields["kind"]
         if statement.signers == Statement.Signers.PEOPLE:
-            self.fields["kind"].choices = self.fields["kind"].choices[:1]
+            kinds.choices = KIND_CHOICES[:1]
         elif statement.signers == Statement.Signers.ORGANIZATIONS:
-            self.fields["kind"].choices = self.fields["kind"].choices[1:]
-            self.fields["kind"].initial = Signature.Kind.ORGANIZATION
+            kinds.choices = KIND_CHOICES[1:]
+            kinds.initial = Signature.Kind.ORGANIZATION
 
     def clean_email(self):
         """The address the mail will go to, the one every hash is made from.
@@ -228,7 +237,7 @@ class SignForm(forms.Form):
         return clean_public_text(self.cleaned_data["city"], str(_("City")))
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("kind") == Signature.Kind.ORGANIZATION and not data.get(
             "organization"
         ):

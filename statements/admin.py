@@ -1,16 +1,22 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import (
+    Http404,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ima_site import audit_text
+from ima_site.profiles import preferences_for
 from statements import services
 from statements.admin_changes import describe_changes
 from statements.admin_forms import (
@@ -22,7 +28,6 @@ from statements.admin_forms import (
     slug_taken_by,
     slug_taken_message,
     unique_slug,
-    writer_language,
 )
 from statements.markdown import render_markdown
 from statements.models import Link, MediaContact, Statement, StatementVersion, Topic
@@ -243,11 +248,23 @@ class StatementAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        initial.setdefault("language", writer_language(request.user))
+        initial.setdefault("language", preferences_for(request.user).language)
         return initial
 
     def save_model(self, request, obj, form, change):
         if change:
+            # The status and publish time move only through the services. This
+            # request loaded the row before another organizer (or beat) may have
+            # moved it: lock it and keep their move, so a save never undoes a
+            # publish, and an editor never writes into what just became public.
+            current = (
+                Statement.objects.select_for_update()
+                .values("status", "publish_at")
+                .get(pk=obj.pk)
+            )
+            obj.status, obj.publish_at = current["status"], current["publish_at"]
+            if locked_for(request, obj):
+                raise PermissionDenied
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data
@@ -369,16 +386,7 @@ class StatementAdmin(admin.ModelAdmin):
 
     @staticmethod
     def history_url(statement) -> str:
-        return (
-            reverse("admin:ima_site_auditentry_changelist")
-            + "?"
-            + urlencode(
-                {
-                    "object_type": statement._meta.label_lower,
-                    "object_id": str(statement.pk),
-                }
-            )
-        )
+        return audit_text.history_url(statement)
 
     def history_view(self, request, object_id, extra_context=None):
         # The audit log says more than the admin's own history: every status move,
@@ -396,7 +404,11 @@ class StatementAdmin(admin.ModelAdmin):
             return super().response_change(request, obj)
         self.message_user(request, _("Your changes were saved."), messages.SUCCESS)
         if action == "publish":
-            # Publishing now asks once, on a page that shows what becomes public.
+            # Publishing now asks once, on a page that shows what becomes public;
+            # the note typed beside the button waits there.
+            request.session[self._note_key(obj)] = request.POST.get(
+                "workflow_note", ""
+            )[: services.NOTE_MAX_LENGTH]
             return HttpResponseRedirect(
                 reverse("admin:statements_statement_workflow", args=[obj.pk, action])
             )
@@ -436,7 +448,9 @@ class StatementAdmin(admin.ModelAdmin):
         return self._back(statement)
 
     def workflow_view(self, request, object_id, action):
-        statement = get_object_or_404(Statement, pk=object_id)
+        statement = self.get_object(request, unquote(object_id))
+        if statement is None:
+            raise Http404
         if action not in WORKFLOW_ACTIONS or not self.has_change_permission(
             request, statement
         ):
@@ -452,6 +466,7 @@ class StatementAdmin(admin.ModelAdmin):
         if not request.user.has_perm(services.PUBLISH_PERMISSION):
             raise PermissionDenied
         if request.method == "POST":
+            request.session.pop(self._note_key(statement), None)
             return self._run_and_go_back(
                 request, statement, "publish", note=request.POST.get("note", "")
             )
@@ -482,8 +497,8 @@ class StatementAdmin(admin.ModelAdmin):
                 for version in versions
             ],
             "public_url": settings.SITE_URL + statement.get_absolute_url(),
-            "opens_for_signing": statement.accepts_signatures
-            and not statement.signing_paused,
+            "note": request.session.get(self._note_key(statement), ""),
+            "signing": self._signing_once_published(statement),
             "signing_closes_at": statement.signing_closes_at,
             "signature_goal": statement.signature_goal,
             "time_zone": timezone.get_current_timezone_name(),
@@ -495,6 +510,22 @@ class StatementAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/statements/statement/publish_confirm.html", context
         )
+
+    @staticmethod
+    def _note_key(statement) -> str:
+        return f"statements:publish-note:{statement.pk}"
+
+    @staticmethod
+    def _signing_once_published(statement) -> str:
+        """What publishing now does to signing: "opens", "paused", "closed", "none"."""
+        if not statement.accepts_signatures:
+            return "none"
+        if statement.signing_paused:
+            return "paused"
+        closes = statement.signing_closes_at
+        if closes is not None and closes <= timezone.now():
+            return "closed"
+        return "opens"
 
     def _allowed_to_write(self, request) -> bool:
         return self.has_add_permission(request) or self.has_change_permission(request)

@@ -221,17 +221,6 @@ class StatementForm(forms.ModelForm):
             self.add_error(
                 "schedule_at", _("That time has passed: publish now instead.")
             )
-            return
-        data["schedule_at_parsed"] = at
-
-
-def writer_language(user) -> str:
-    """The language a new statement's original is in, unless the writer says
-    otherwise: their profile's, else the site's."""
-    from django.conf import settings
-
-    profile = getattr(user, "organizer_profile", None)
-    return profile.language if profile is not None else settings.LANGUAGE_CODE
 
 
 class StatementAddForm(StatementForm):

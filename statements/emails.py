@@ -7,7 +7,6 @@ even if the statement moves on before the worker sends it.
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from ima_site.models import AuditEntry
 from ima_site.outbox import RenderedEmail, queue_email, register
+from ima_site.profiles import preferences_for
 from statements.models import Statement
 
 REVIEW_REQUESTED = "statement.review_requested"
@@ -30,20 +30,6 @@ NOTICE_ACTIONS = {
     "statement.schedule": "scheduled",
     "statement.return_to_draft": "returned",
 }
-
-
-def recipient_language(user) -> str:
-    profile = getattr(user, "organizer_profile", None)
-    return profile.language if profile is not None else settings.LANGUAGE_CODE
-
-
-def recipient_time_zone(user) -> zoneinfo.ZoneInfo:
-    profile = getattr(user, "organizer_profile", None)
-    name = profile.time_zone if profile is not None else settings.TIME_ZONE
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def _reachable(user) -> bool:
@@ -79,7 +65,7 @@ def queue_review_requests(*, entry: AuditEntry, statement: Statement) -> int:
             kind=REVIEW_REQUESTED,
             object_id=entry.pk,
             to=publisher.email,
-            language=recipient_language(publisher),
+            language=preferences_for(publisher).language,
         )
         count += 1
     return count
@@ -96,7 +82,7 @@ def queue_author_notice(*, entry: AuditEntry, author) -> bool:
         kind=AUTHOR_NOTICE,
         object_id=entry.pk,
         to=author.email,
-        language=recipient_language(author),
+        language=preferences_for(author).language,
     )
     return True
 
@@ -173,9 +159,7 @@ def author_notice(entry_id: int) -> RenderedEmail | None:
         context["public_url"] = settings.SITE_URL + statement.get_absolute_url()
         subject = _("Published: %(title)s")
     elif what == "scheduled":
-        zone = (
-            recipient_time_zone(author) if author else timezone.get_default_timezone()
-        )
+        zone = preferences_for(author).time_zone
         at = datetime.fromisoformat(entry.details["publish_at"])
         context["publish_at"] = formats.date_format(
             timezone.localtime(at, zone), "DATETIME_FORMAT"

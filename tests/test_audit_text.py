@@ -1,9 +1,11 @@
 """The audit log in words."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
-from ima_site import audit_text
+from ima_site import audit_text, tokens
 from ima_site.models import AuditEntry, record_audit_entry
 from statements import services
 from statements.models import Topic
@@ -109,9 +111,10 @@ def test_changes_show_old_and_new_in_both_shapes(client, publisher):
     )
 
     assert audit_text.changes(new_shape) == [("title", "Before", "After")]
-    assert audit_text.changes(topic_shape) == [("name", "Raids", "Crackdowns")]
+    # Fields recorded by their code read as their names in the admin.
+    assert audit_text.changes(topic_shape) == [("Name", "Raids", "Crackdowns")]
     assert audit_text.changes(names_only) == [
-        ("dateline", None, None),
+        ("Dateline", None, None),
         ("version: title", None, None),
     ]
     client.force_login(publisher)
@@ -218,3 +221,38 @@ def test_the_action_codes_stay_filterable(client, publisher):
 def test_someone_without_a_role_cannot_read_the_log(client):
     client.force_login(make_user("nobody", staff=True))
     assert client.get("/admin/ima_site/auditentry/").status_code == 403
+
+
+def test_no_link_to_another_organizers_api_token(client, editor, publisher):
+    theirs, _value = tokens.create_api_token(user=publisher, name="Partner form")
+    mine, _value = tokens.create_api_token(user=editor, name="My script")
+    client.force_login(editor)
+
+    html = client.get("/admin/ima_site/auditentry/").content.decode()
+
+    assert "made the API token “Partner form" in html
+    assert f"/admin/ima_site/apitoken/{theirs.pk}/change/" not in html
+    assert f"/admin/ima_site/apitoken/{mine.pk}/change/" in html
+
+
+def test_the_log_costs_the_same_queries_for_many_entries(client, publisher):
+    def build(start: int, count: int) -> None:
+        for number in range(start, start + count):
+            statement = make_statement(
+                slug=f"s{number}", status="draft", title=f"Entry {number}"
+            )
+            services.submit_for_review(statement=statement, by=publisher)
+            tokens.create_api_token(user=publisher, name=f"Token {number}")
+            record_audit_entry(
+                actor=publisher, action="statement.archive", obj=statement
+            )
+
+    client.force_login(publisher)
+    build(0, 1)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/admin/ima_site/auditentry/").status_code == 200
+    build(1, 20)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/admin/ima_site/auditentry/").status_code == 200
+
+    assert len(many) == len(few)

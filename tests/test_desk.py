@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ima_site.models import OrganizerProfile, OutboxMessage, record_audit_entry
 from signatories.models import OfflineCount, Signature, SignatureCount
+from signatories.services.counts import statement_counts
 from statements import services
 from tests.factories import make_statement, make_user
 
@@ -228,3 +229,19 @@ def test_the_sites_own_submission_reads_as_the_site(client, publisher):
     block = section(desk(client, publisher), "in_review")
 
     assert "sent by the site" in block
+
+
+def test_the_total_on_the_desk_is_the_one_the_public_sees(client, publisher):
+    statement = make_statement(slug="public", title="Counted", accepts_signatures=True)
+    SignatureCount.objects.create(
+        statement=statement, country="PH", kind="person", count=5
+    )
+    # A batch can leave a row below zero for a while; the public page skips it.
+    SignatureCount.objects.create(
+        statement=statement, country="MY", kind="person", count=-1
+    )
+
+    block = section(desk(client, publisher), "open_for_signing")
+
+    assert statement_counts(statement)["total"] == 5
+    assert "0 today, 5 in all" in block

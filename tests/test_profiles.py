@@ -186,3 +186,13 @@ def test_user_admins_edit_the_profile_inline_on_the_user_page(client, publisher)
     profile = OrganizerProfile.objects.get(user=publisher)
     assert zoneinfo.ZoneInfo(profile.time_zone).key == "Africa/Nairobi"
     assert profile.language == "fr"
+
+
+def test_a_post_without_fields_names_what_is_missing(client, editor):
+    client.force_login(editor)
+
+    response = client.post("/admin/my-profile/", {})
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not OrganizerProfile.objects.filter(user=editor).exists()

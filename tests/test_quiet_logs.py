@@ -103,3 +103,9 @@ def test_the_favicon_is_served_and_cached(client):
     assert response["Content-Type"] == "image/x-icon"
     assert "max-age=604800" in response["Cache-Control"]
     assert response.content[:4] == b"\x00\x00\x01\x00"
+
+
+def test_the_favicon_and_robots_answer_a_head_request(client):
+    assert client.head("/favicon.ico").status_code == 200
+    assert client.head("/robots.txt").status_code == 200
+    assert client.post("/favicon.ico").status_code == 405

@@ -34,7 +34,7 @@ def test_a_publisher_turns_on_review_by_a_second_person_and_it_is_audited(
     ]
     page = client.get("/admin/ima_site/auditentry/").content.decode()
     assert "changed the site settings" in page
-    assert "review_by_second_person: False → True" in page
+    assert "Review by a second person: no → yes" in page
 
 
 def test_saving_without_a_change_writes_no_entry(client, publisher):
@@ -60,3 +60,16 @@ def test_an_editor_may_not_see_or_change_the_settings(client, editor):
     assert client.post(CHANGE, {"review_by_second_person": "on"}).status_code == 403
     assert SiteConfiguration.current().review_by_second_person is False
     assert "siteconfiguration" not in client.get("/admin/").content.decode()
+
+
+def test_the_settings_history_is_their_audit_log(client, publisher):
+    client.force_login(publisher)
+    client.get("/admin/ima_site/siteconfiguration/")
+    client.post(CHANGE, {"review_by_second_person": "on", "_save": "1"})
+
+    response = client.get(CHANGE.replace("change/", "history/"), follow=True)
+
+    html = response.content.decode()
+    assert response.redirect_chain[0][0].startswith("/admin/ima_site/auditentry/?")
+    assert "History of “Site settings”" in html
+    assert "Review by a second person: no → yes" in html

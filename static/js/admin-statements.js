@@ -20,18 +20,6 @@
     };
   }
 
-  function slugify(text) {
-    return text
-      .normalize("NFKD")
-      .replace(/[\u0300-\u036f]/g, "")
-      .toLowerCase()
-      .replace(/[^a-z0-9\s-]/g, "")
-      .trim()
-      .replace(/[\s-]+/g, "-")
-      .slice(0, 196)
-      .replace(/-+$/, "");
-  }
-
   // --- the slug ---------------------------------------------------------------
   var slug = document.getElementById("id_slug");
   var title = document.getElementById("id_title");
@@ -42,28 +30,53 @@
     slug.insertAdjacentElement("afterend", status);
     var filledFromTitle = slug.value === "";
 
+    var ask = function (params, onAnswer) {
+      params.exclude = editor.dataset.statementId || "";
+      var url = editor.dataset.slugCheckUrl + "?" + new URLSearchParams(params);
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (answer) {
+          if (answer) {
+            onAnswer(answer);
+          }
+        })
+        .catch(function () { status.textContent = ""; });
+    };
+
+    var show = function (answer) {
+      // textContent: the other statement's title is text, never markup.
+      status.textContent = answer.available ? editor.dataset.slugFree : answer.message;
+      status.classList.toggle("errornote", !answer.available);
+      slug.setAttribute("aria-invalid", answer.available ? "false" : "true");
+    };
+
     var check = debounce(function () {
       var value = slug.value.trim();
       if (!value) {
         status.textContent = "";
         return;
       }
-      var url = editor.dataset.slugCheckUrl + "?" + new URLSearchParams({
-        slug: value,
-        exclude: editor.dataset.statementId || "",
+      ask({ slug: value }, function (answer) {
+        if (answer.slug === slug.value.trim()) {
+          show(answer);
+        }
       });
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (answer) {
-          if (!answer || answer.slug !== slug.value.trim()) {
-            return;
+    }, 300);
+
+    // The server makes the address from the title, as it does at save without
+    // this script: the same rules, and -2, -3… when the address is taken.
+    var fillFromTitle = debounce(function () {
+      var typed = title.value;
+      ask({ title: typed }, function (answer) {
+        if (filledFromTitle && title.value === typed) {
+          slug.value = answer.slug;
+          if (answer.slug) {
+            show(answer);
+          } else {
+            status.textContent = "";
           }
-          // textContent: the other statement's title is text, never markup.
-          status.textContent = answer.available ? editor.dataset.slugFree : answer.message;
-          status.classList.toggle("errornote", !answer.available);
-          slug.setAttribute("aria-invalid", answer.available ? "false" : "true");
-        })
-        .catch(function () { status.textContent = ""; });
+        }
+      });
     }, 300);
 
     slug.addEventListener("input", function () {
@@ -73,8 +86,7 @@
     if (title) {
       title.addEventListener("input", function () {
         if (filledFromTitle) {
-          slug.value = slugify(title.value);
-          check();
+          fillFromTitle();
         }
       });
     }

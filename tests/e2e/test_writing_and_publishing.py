@@ -9,7 +9,7 @@ from statements import emails
 from statements.models import Statement
 from tests.e2e.conftest import csp_violations, log_in
 from tests.e2e.test_phone_and_accessibility import PHONE, sideways_overflow
-from tests.factories import make_user
+from tests.factories import make_statement, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -105,4 +105,24 @@ def test_the_statement_form_fits_a_360_px_phone(browser, live_server):
     expect(page.locator("#statement-preview")).to_be_visible()
     overflow = sideways_overflow(page)
     assert overflow["scroll"] <= overflow["client"], overflow
+    context.close()
+
+
+def test_the_address_made_while_typing_is_the_one_saving_would_make(
+    browser, live_server
+):
+    make_statement(slug="stop-the-raids")
+    writer = organizer("writer", "Editors")
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    log_in(page, writer)
+    page.goto("/admin/statements/statement/add/")
+    # Taken already: the next free one, as the save does without the script.
+    page.fill("#id_title", "Stop the raids!")
+    expect(page.locator("#id_slug")).to_have_value("stop-the-raids-2")
+    expect(page.locator(".slug-status")).to_have_text("This address is free.")
+    # The same rules as the server's for what is not a letter or digit.
+    page.fill("#id_title", "Ĉu snake_case?")
+    expect(page.locator("#id_slug")).to_have_value("cu-snake_case")
     context.close()

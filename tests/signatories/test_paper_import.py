@@ -9,6 +9,7 @@ from django.utils import translation
 
 from ima_site.models import AuditEntry
 from signatories import services
+from signatories.admin_sheets import PENDING_KEY, PENDING_SECONDS
 from signatories.models import PaperImport, Signature
 from signatories.paper import (
     PaperImportError,
@@ -328,6 +329,31 @@ def test_the_confirmation_trusts_only_the_file_kept_on_the_server(
     assert (paper_import.statement, paper_import.added, paper_import.skipped) == (
         open_statement, 0, 1,
     )  # fmt: skip
+
+
+def test_cancelling_the_check_drops_the_kept_file(client, organizer, open_statement):
+    client.force_login(organizer)
+    url, page = check_page(client, open_statement, "name,country\nAna Reyes,PH\n")
+    assert 'name="cancel"' in page
+    response = client.post(url, {"cancel": "Cancel"}, follow=True)
+    assert response.redirect_chain[-1][0] == PAPER
+    assert "Nothing was added, and the file is not kept." in response.content.decode()
+    assert PENDING_KEY not in client.session
+    response = client.post(url, {"seen": seen_on(page), "repeats": "skip"})
+    assert response["Location"].endswith(PAPER)
+    assert not Signature.objects.filter(source="paper").exists()
+
+
+def test_a_file_left_unconfirmed_for_an_hour_goes_on_the_next_visit(
+    client, organizer, open_statement
+):
+    client.force_login(organizer)
+    check_page(client, open_statement, "name,country\nAna Reyes,PH\n")
+    session = client.session
+    session[PENDING_KEY]["stored_at"] -= PENDING_SECONDS + 1
+    session.save()
+    assert client.get(PAPER).status_code == 200
+    assert PENDING_KEY not in client.session
 
 
 def test_one_organizers_check_cannot_be_confirmed_by_another(

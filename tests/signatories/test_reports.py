@@ -75,6 +75,13 @@ def test_blank_sign_up_sheet_is_a_pdf(client, open_statement):
     assert response.content.startswith(b"%PDF")
 
 
+def test_the_sheet_page_says_its_button_downloads_a_pdf(client, open_statement):
+    client.force_login(make_user("sheet-printer", groups=["Publishers"]))
+    body = client.get("/admin/signatories/signature/sheet/").content.decode()
+    assert 'value="Download the PDF"' in body
+    assert 'value="Show the charts"' not in body
+
+
 def test_sheet_needs_the_permission(client, editor, open_statement):
     client.force_login(editor)
     url = f"/admin/signatories/signature/sheet/?statement={open_statement.pk}"

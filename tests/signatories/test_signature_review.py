@@ -246,16 +246,16 @@ def test_an_edited_confirmation_cannot_widen_the_rows(client, reviewer, open_sta
         LIST, {"action": "erase", "_selected_action": [s.pk for s in rows]}
     )
     answer = confirmation_answer(asked)
+    assert str(other.pk) not in answer["rows"][0].split(",")
 
-    widened = {**answer, "_selected_action": [*answer["_selected_action"], other.pk]}
+    widened = {**answer, "rows": [f"{answer['rows'][0]},{other.pk}"]}
     response = client.post(LIST, widened)
-    assert "This touches 7 signatures." in response.content.decode()
-    across = {**answer, "select_across": "1"}
-    response = client.post(LIST, across)
+    assert response.status_code == 200  # asked again, for the whole list
     assert "This touches 7 signatures." in response.content.decode()
     assert Signature.objects.count() == 7
 
-    client.post(LIST, answer)
+    # Other rows selected beside the signed ones are left alone.
+    client.post(LIST, {**answer, "_selected_action": [str(other.pk)]})
     assert list(Signature.objects.all()) == [other]
     assert AuditEntry.objects.filter(action="signatures.erase").count() == 1
 
@@ -276,12 +276,10 @@ def test_ids_of_another_statement_are_left_out_of_a_filtered_list(
         "This touches 6 signatures." in body and "other" not in body.split("<tbody>")[1]
     )
     answer = confirmation_answer(asked)
-    assert str(foreign.pk) not in answer["_selected_action"]
-    # Putting it back in the answer does not get it held either.
+    assert str(foreign.pk) not in answer["rows"][0].split(",")
+    # Putting it back in the answer does not get it held.
     answer["_selected_action"].append(str(foreign.pk))
     client.post(url, answer)
-    assert Signature.objects.filter(is_held=True).count() == 0
-    client.post(url, confirmation_answer(asked))
     assert set(Signature.objects.filter(is_held=True)) == set(rows)
     foreign.refresh_from_db()
     assert not foreign.is_held
@@ -313,3 +311,39 @@ def test_another_users_answer_does_not_count(client, reviewer, open_statement):
     response = client.post(LIST, confirmation_answer(asked))
     assert response.status_code == 200  # asked again, for this user
     assert Signature.objects.count() == 6
+
+
+def test_holding_every_row_of_a_long_filtered_list_asks_once_and_holds_them(
+    client, reviewer, open_statement
+):
+    """More rows than a form may post fields (Django's 1,000): the answer still
+    fits, and it holds the rows the page counted, not the ones that came after."""
+    Signature.objects.bulk_create(
+        Signature(statement=open_statement, name=f"Burst {n}", country="PH",
+                  status="confirmed")
+        for n in range(1200)
+    )  # fmt: skip
+    other_statement = make_statement(slug="other", accepts_signatures=True)
+    [elsewhere] = signed(other_statement)
+    client.force_login(reviewer)
+    url = f"{LIST}?statement__id__exact={open_statement.pk}"
+    first_page = Signature.objects.filter(statement=open_statement)[:100]
+    asked = client.post(
+        url,
+        {"action": "hold", "select_across": "1",
+         "_selected_action": [s.pk for s in first_page]},
+    )  # fmt: skip
+    assert "This touches 1200 signatures." in asked.content.decode()
+    answer = confirmation_answer(asked)
+    assert sum(len(values) for values in answer.values()) < 100
+    [late] = signed(open_statement, name="Came after the question")
+
+    response = client.post(url, answer)
+
+    assert response.status_code == 302
+    assert Signature.objects.filter(is_held=True).count() == 1200
+    late.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert not late.is_held and not elsewhere.is_held
+    [entry] = AuditEntry.objects.filter(action="signatures.hold")
+    assert len(entry.details["signatures"]) == 1200

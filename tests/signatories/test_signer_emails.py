@@ -126,6 +126,20 @@ def test_the_admin_and_the_api_export_the_same_rows_with_emails(
     ]
 
 
+def test_no_cache_keeps_an_export_with_emails(client, mailer, open_statement, signers):
+    client.force_login(mailer)
+    from_admin = client.post(EXPORT, {"statement": open_statement.pk, "emails": "on"})
+    api = APIClient()
+    api.force_authenticate(mailer)
+    from_api = api.get(
+        f"/api/v1/statements/{open_statement.slug}/signatures/export.csv?emails=1"
+    )
+    for response in (from_admin, from_api):
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+
+
 def test_without_the_permission_the_choice_and_the_column_are_absent(
     client, exporter, open_statement, signers
 ):

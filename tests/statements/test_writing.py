@@ -515,3 +515,108 @@ def test_long_texts_are_cut_in_the_record(client, publisher):
     [change] = AuditEntry.objects.get(action="statement.edit_public").details["changes"]
     assert len(change["old"]) == 500 and change["old"].endswith("…")
     assert change["new"].startswith("bbb")
+
+
+# --- found in review ------------------------------------------------------------------
+
+
+def confirm_url(statement) -> str:
+    return reverse(
+        "admin:statements_statement_workflow", args=[statement.pk, "publish"]
+    )
+
+
+def published_while_the_form_loads(monkeypatch, statement) -> None:
+    """Another organizer publishes between this request's load and its save."""
+    from statements import admin_forms
+
+    clean = admin_forms.StatementForm.clean
+
+    def clean_after_a_colleague_published(form):
+        Statement.objects.filter(pk=statement.pk).update(
+            status="published", publish_at=timezone.now()
+        )
+        return clean(form)
+
+    monkeypatch.setattr(
+        admin_forms.StatementForm, "clean", clean_after_a_colleague_published
+    )
+
+
+def test_a_save_never_undoes_a_publish_made_while_it_loaded(
+    client, publisher, monkeypatch
+):
+    statement = make_statement(status="draft")
+    published_while_the_form_loads(monkeypatch, statement)
+    client.force_login(publisher)
+    response = client.post(change_url(statement), change_form_data(statement))
+    assert response.status_code == 302
+    statement.refresh_from_db()
+    assert statement.status == "published" and statement.publish_at is not None
+
+
+def test_an_editor_cannot_write_into_what_was_published_while_it_loaded(
+    client, editor, monkeypatch
+):
+    statement = make_statement(status="draft")
+    published_while_the_form_loads(monkeypatch, statement)
+    client.force_login(editor)
+    data = change_form_data(statement, dateline="Written by an editor")
+    assert client.post(change_url(statement), data).status_code == 403
+    statement.refresh_from_db()
+    assert statement.dateline != "Written by an editor"
+
+
+def test_the_workflow_page_of_a_statement_that_is_not_there_is_not_found(
+    client, publisher
+):
+    client.force_login(publisher)
+    for object_id in ("not-a-number", "987654"):
+        url = f"/admin/statements/statement/{object_id}/workflow/publish/"
+        assert client.get(url).status_code == 404
+        assert client.post(url).status_code == 404
+
+
+def test_the_note_typed_beside_publish_now_waits_on_the_confirmation_page(
+    client, publisher
+):
+    statement = make_statement(status="in_review")
+    client.force_login(publisher)
+    note = "Out now <b>thanks</b>"
+    data = change_form_data(statement, _workflow="publish", workflow_note=note)
+    page = client.post(change_url(statement), data, follow=True).content.decode()
+    assert ">Out now &lt;b&gt;thanks&lt;/b&gt;</textarea>" in page
+    client.post(confirm_url(statement), {"note": note})
+    entry = AuditEntry.objects.get(action="statement.publish")
+    assert entry.details["note"] == note
+    # Once used, the note does not come back on a later confirmation.
+    other = make_statement(slug="other", status="in_review")
+    assert "</textarea>" in client.get(confirm_url(other)).content.decode()
+    assert note not in client.get(confirm_url(statement)).content.decode()
+
+
+def test_the_confirmation_says_when_publishing_will_not_open_signing(client, publisher):
+    client.force_login(publisher)
+    closed = make_statement(
+        slug="closed",
+        status="in_review",
+        accepts_signatures=True,
+        signing_closes_at=timezone.now() - timedelta(days=2),
+    )
+    page = client.get(confirm_url(closed)).content.decode()
+    assert "It opens for signing at once." not in page
+    assert "signing closed on" in page
+    paused = make_statement(
+        slug="paused", status="in_review", accepts_signatures=True, signing_paused=True
+    )
+    page = client.get(confirm_url(paused)).content.decode()
+    assert "It opens for signing at once." not in page
+    assert "signing is paused" in page
+
+
+def test_the_slug_check_makes_a_free_address_from_the_title(client, editor):
+    make_statement(slug="stop-the-raids")
+    client.force_login(editor)
+    url = reverse("admin:statements_statement_slug_check")
+    answer = client.get(url, {"title": "Stop the raids!"}).json()
+    assert answer == {"slug": "stop-the-raids-2", "available": True, "message": ""}
