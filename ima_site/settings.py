@@ -317,6 +317,9 @@ TIME_ZONE = env.get_str("TIME_ZONE", "UTC")
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (photos in action reports): outside the web root, served only
+# through views that check what may be seen.
+MEDIA_ROOT = env.get_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -22,6 +22,11 @@ class Organization(models.Model):
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    listed = models.BooleanField(
+        _("listed on the members page"),
+        default=True,
+        help_text=_("Untick when the organization asks not to be shown publicly."),
+    )
 
     class Meta:
         verbose_name = _("organization")
@@ -41,6 +46,47 @@ class Organization(models.Model):
     @property
     def is_verified_member(self) -> bool:
         return self.is_member and self.verified
+
+
+class Contact(models.Model):
+    """A person at a registry organization who receives action alerts.
+
+    Identified within the organization by a keyed hash of the canonical email; the
+    address itself is kept encrypted, never in clear.
+    """
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="contacts",
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    email_hash = models.CharField(_("email hash"), max_length=64)
+    email_encrypted = models.BinaryField(editable=False)
+    language = models.CharField(
+        _("language"), max_length=8, default="en", help_text=_("ISO 639-1: en, es…")
+    )
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+    bounces = models.PositiveSmallIntegerField(_("bounces"), default=0)
+    last_bounce_at = models.DateTimeField(_("last bounce"), null=True, blank=True)
+    link_nonce = models.CharField(max_length=22, blank=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["organization__name", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email_hash"],
+                name="signatories_contact_one_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or _('contact')} ({self.organization.name})"
 
 
 class SignatureQuerySet(models.QuerySet):
