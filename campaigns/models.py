@@ -506,4 +506,4 @@ class ReportPhoto(models.Model):
         ordering = ["uploaded_at", "id"]
 
     def __str__(self) -> str:
-        return self.image.name
+        return self.image.name or ""

@@ -26,6 +26,26 @@ from ima_site.models import AuditEntry
 # One sentence per action code. {actor} is a name or "The site"; {object} the
 # object's name (a link to it while it exists). Unknown codes use FALLBACK.
 SENTENCES = {
+    "organization.import": gettext_lazy(
+        "{actor} imported the organization “{object}” from a file"
+    ),
+    "mission.import": gettext_lazy(
+        "{actor} imported the mission “{object}” from a file"
+    ),
+    "campaign.import": gettext_lazy("{actor} imported “{object}” from a file"),
+    "pledge.pledge": gettext_lazy("{actor} recorded a pledge: “{object}”"),
+    "pledge.report": gettext_lazy("{actor} recorded a report: “{object}”"),
+    "pledge.add_photo": gettext_lazy(
+        "{actor} changed the photos of the report “{object}”"
+    ),
+    "pledge.remove_photo": gettext_lazy(
+        "{actor} changed the photos of the report “{object}”"
+    ),
+    "pledge.approve_report": gettext_lazy("{actor} approved the report “{object}”"),
+    "contact.unsubscribe": gettext_lazy(
+        "A contact of “{object}” stopped action alerts"
+    ),
+    "contact.correct": gettext_lazy("A contact of “{object}” corrected its details"),
     "statement.submit": gettext_lazy("{actor} sent “{object}” for review"),
     "statement.publish": gettext_lazy("{actor} published “{object}”"),
     "statement.schedule": gettext_lazy(

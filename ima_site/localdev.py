@@ -383,6 +383,20 @@ def web_server_command(port: int, *, reload: bool = True) -> list[str]:
     return command if reload else [*command, "--noreload"]
 
 
+# Celery queues and the worker that consumes each: "celery" (Celery's default) has
+# the site's own emails and jobs, "bulk" the alerts' fan-out.
+WORKER_QUEUES = {"default": "celery", "bulk": "bulk"}
+
+
+def worker_command(name: str, *, concurrency: int = 2) -> list[str]:
+    """A Celery worker on one queue, as `make run` starts it."""
+    return [
+        sys.executable, "-m", "celery", "-A", "ima_site", "worker",
+        "--queues", WORKER_QUEUES[name], "--hostname", f"{name}@%h",
+        "--loglevel", "INFO", "--concurrency", str(concurrency),
+    ]  # fmt: skip
+
+
 def run_environment(env: dict[str, str]) -> dict[str, str]:
     """The environment of `make run`: debug on, plain HTTP, SITE_URL from PORT."""
     env.setdefault("DJANGO_DEBUG", "1")
@@ -397,6 +411,7 @@ def run(env: dict[str, str]) -> int:
     try:
         manage(env, "migrate", "--noinput", "--verbosity", "1")
         manage(env, "load_demo")
+        manage(env, "load_campaign_demo")
         port = str(port_setting("PORT", 8000))
         (VAR / "celery").mkdir(parents=True, exist_ok=True)
         celery = [sys.executable, "-m", "celery", "-A", "ima_site"]
@@ -405,9 +420,10 @@ def run(env: dict[str, str]) -> int:
         return supervise(
             {
                 "web server": web_server_command(int(port)),
-                "Celery worker": [
-                    *celery, "worker", "--loglevel", "INFO", "--concurrency", "2",
-                ],
+                "Celery worker": worker_command("default"),
+                # Alerts have a worker of their own: a signer's confirmation never
+                # waits behind a 10,000-contact fan-out.
+                "Celery bulk worker": worker_command("bulk"),
                 "Celery beat": [
                     *celery, "beat", "--loglevel", "INFO",
                     "--schedule", str(VAR / "celery" / "beat-schedule"),

@@ -26,6 +26,14 @@ PUBLISHER_PERMISSIONS = [
     "signatories.review_signatures", "signatories.export_signatures",
     "signatories.view_organization", "signatories.add_organization",
     "signatories.change_organization",
+    # The member registry's contacts (alert recipients): their emails are shown
+    # masked, and a contact who unsubscribed cannot be deleted.
+    "signatories.view_contact", "signatories.add_contact",
+    "signatories.change_contact", "signatories.delete_contact",
+    # Members' pledges and reports: Publishers approve reports for the public.
+    "campaigns.view_pledge", "campaigns.change_pledge", "campaigns.view_reportphoto",
+    # Alerts go out to every member: only Publishers send, schedule, pause, cancel.
+    "campaigns.send_alert",
     "signatories.view_offlinecount", "signatories.add_offlinecount",
     "signatories.view_countcheck",
     "signatories.view_signingswitch", "signatories.add_signingswitch",

@@ -110,6 +110,26 @@ SIGNING_MIN_SECONDS = env.get_int("SIGNING_MIN_SECONDS", 3)
 # that died is taken back.
 OUTBOX_RELAY_AGAIN_SECONDS = env.get_int("OUTBOX_RELAY_AGAIN_SECONDS", 300, minimum=1)
 OUTBOX_STALE_SECONDS = env.get_int("OUTBOX_STALE_SECONDS", 600, minimum=1)
+# Alerts to member contacts: their own delivery rows, sent by the "bulk" worker.
+# Replies to an alert go to the secretariat, not to the no-reply sender.
+ALERT_REPLY_TO = env.get_str("ALERT_REPLY_TO", "")
+if ALERT_REPLY_TO and "@" not in ALERT_REPLY_TO:
+    raise ImproperlyConfigured(
+        f"ALERT_REPLY_TO={ALERT_REPLY_TO!r} must be an email address."
+    )
+# Deliveries one worker claims and sends over one SMTP connection at a time.
+ALERT_BATCH_SIZE = env.get_int("ALERT_BATCH_SIZE", 100, minimum=1)
+# A delivery claimed this long ago by a worker that died is offered again (it may
+# then be sent twice, never lost); keep it well above the time a batch takes.
+ALERT_STALE_SECONDS = env.get_int("ALERT_STALE_SECONDS", 300, minimum=1)
+# Attempts per delivery (each claim counts one, so a message that kills its worker
+# every time ends failed), and the first delay before a retry (doubling each time).
+ALERT_MAX_ATTEMPTS = env.get_int("ALERT_MAX_ATTEMPTS", 5, minimum=1)
+ALERT_RETRY_SECONDS = env.get_int("ALERT_RETRY_SECONDS", 60, minimum=1)
+# How often beat releases due deliveries (scheduled sends, retries, rows left behind).
+ALERT_RELEASE_SECONDS = env.get_int("ALERT_RELEASE_SECONDS", 5, minimum=1)
+# Fan-out tasks started per alert: the bulk worker's concurrency.
+ALERT_SENDERS = env.get_int("ALERT_SENDERS", 2, minimum=1)
 
 INSTALLED_APPS = [
     # django.contrib.admin, with the organizers' desk as its site.
@@ -238,6 +258,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Alerts go to a queue of their own with its own worker (`make run` starts both), so
+# a signer's confirmation never waits behind a 10,000-contact fan-out.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"campaigns.tasks.send_alert_deliveries": {"queue": "bulk"}}
 CELERY_BEAT_SCHEDULE = {
     # Every 2 seconds: hand emails waiting in the outbox to the workers. Signing only
     # writes outbox rows, so with Redis away nothing is lost; they go out after.
@@ -280,6 +304,13 @@ CELERY_BEAT_SCHEDULE = {
     "publish-due-statements": {
         "task": "statements.tasks.publish_due_statements",
         "schedule": 30.0,
+    },
+    # Every ALERT_RELEASE_SECONDS: start the bulk worker on alert deliveries that are
+    # due (scheduled sends, "09:00 in each zone", retries) and take back those a dead
+    # worker left claimed. Fan-out tasks lost with Redis are made good here too.
+    "release-alert-deliveries": {
+        "task": "campaigns.tasks.release_alert_deliveries",
+        "schedule": float(ALERT_RELEASE_SECONDS),
     },
 }
 

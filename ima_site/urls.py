@@ -7,6 +7,7 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from campaigns.sitemaps import CampaignPageSitemap, CampaignSitemap
 from ima_site import views
 from statements import views as statement_views
 from statements.sitemaps import SITEMAPS
@@ -21,12 +22,19 @@ urlpatterns = [
     path(
         "sitemap.xml",
         sitemap,
-        {"sitemaps": SITEMAPS},
+        {
+            "sitemaps": {
+                **SITEMAPS,
+                "campaigns": CampaignSitemap,
+                "campaign-pages": CampaignPageSitemap,
+            }
+        },
         name="django.contrib.sitemaps.views.sitemap",
     ),
     path("feeds/", include("statements.feed_urls")),
     path("api/v1/", include("statements.api_urls")),
     path("api/v1/", include("signatories.api_urls")),
+    path("api/v1/", include("campaigns.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
@@ -42,6 +50,7 @@ urlpatterns += i18n_patterns(
     path("", statement_views.home, name="home"),
     path("statements/", include("statements.urls")),
     path("", include("signatories.urls")),
+    path("", include("campaigns.urls")),
     # Before the admin's own URLs, which end in a catch-all.
     path("admin/two-factor/", include("ima_site.twofactor")),
     path("admin/", admin.site.urls),

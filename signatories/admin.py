@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -25,11 +25,21 @@ from signatories import admin_sheets, services
 from signatories.canonical import canonical_email
 from signatories.exports import csv_response
 from signatories.models import (
+    Contact,
     CountCheck,
     OfflineCount,
     Organization,
     Signature,
     SigningSwitch,
+)
+from signatories.services.contacts import (
+    contact_address,
+    contact_email,
+    contact_email_hash,
+    contact_language,
+    masked_email,
+    save_contact,
+    update_contact,
 )
 from statements.models import Statement
 
@@ -477,6 +487,102 @@ class SignatureAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
 
+class ContactForm(forms.ModelForm):
+    """A contact's details; the email is typed here and stored only encrypted."""
+
+    email = forms.CharField(label=gettext_lazy("Email"), max_length=254, required=False)
+
+    class Meta:
+        model = Contact
+        fields = ["name", "email", "language"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["email"].help_text = _(
+                "Leave empty to keep %(address)s. The address is stored encrypted "
+                "and never shown in full."
+            ) % {"address": masked_email(contact_email(self.instance))}
+        else:
+            self.fields["email"].required = True
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if not email:
+            return ""
+        try:
+            return contact_address(email)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["email"]) from None
+
+    def clean_language(self):
+        try:
+            return contact_language(self.cleaned_data["language"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["language"]) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        email = cleaned.get("email")
+        organization = cleaned.get("organization") or getattr(
+            self.instance, "organization", None
+        )
+        if email and organization is not None and organization.pk:
+            taken = Contact.objects.filter(
+                organization=organization, email_hash=contact_email_hash(email)
+            ).exclude(pk=self.instance.pk)
+            if taken.exists():
+                self.add_error(
+                    "email",
+                    _("This organization already has a contact with that email."),
+                )
+        return cleaned
+
+
+class ContactFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        seen: dict[str, int] = {}
+        for index, form in enumerate(self.forms):
+            if not hasattr(form, "cleaned_data"):
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                if form.instance.pk and form.instance.unsubscribed_at:
+                    raise forms.ValidationError(
+                        _(
+                            "%(contact)s unsubscribed: keep the contact, so that no "
+                            "import adds the address again."
+                        )
+                        % {"contact": form.instance.name or _("A contact")}
+                    )
+                continue
+            email = form.cleaned_data.get("email")
+            if email:
+                key = contact_email_hash(email)
+                if key in seen:
+                    form.add_error(
+                        "email", _("The same email is in another row of this form.")
+                    )
+                seen[key] = index
+
+
+def _shown_email(contact) -> str:
+    return masked_email(contact_email(contact)) if contact and contact.pk else "—"
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    form = ContactForm
+    formset = ContactFormSet
+    fields = ["name", "address", "email", "language", "unsubscribed_at", "bounces"]
+    readonly_fields = ["address", "unsubscribed_at", "bounces"]
+    extra = 1
+
+    @admin.display(description=gettext_lazy("address"))
+    def address(self, contact):
+        return _shown_email(contact)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = [
@@ -487,9 +593,153 @@ class OrganizationAdmin(admin.ModelAdmin):
         "sector",
         "is_member",
         "verified",
+        "listed",
+        "contact_count",
     ]
-    list_filter = ["is_member", "verified", "country", "sector"]
+    list_filter = ["is_member", "verified", "listed", "country", "sector"]
     search_fields = ["name", "acronym", "city"]
+    inlines = [ContactInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(contacts_count=models.Count("contacts"))
+        )
+
+    @admin.display(description=gettext_lazy("contacts"), ordering="contacts_count")
+    def contact_count(self, organization):
+        return organization.contacts_count
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Contact:
+            return super().save_formset(request, form, formset, change)
+        # Contacts are written by the service (keyed hash, encryption, never a
+        # resubscription), not by the formset's own save.
+        organization = form.instance
+        # The admin's history message reads these three lists.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = (
+            [],
+            [],
+            [],
+        )
+        for contact_form in formset.deleted_forms:
+            if contact_form.instance.pk:
+                formset.deleted_objects.append(contact_form.instance)
+                contact_form.instance.delete()
+        for contact_form in formset.forms:
+            if contact_form in formset.deleted_forms or not contact_form.has_changed():
+                continue
+            data = contact_form.cleaned_data
+            if contact_form.instance.pk:
+                contact = update_contact(
+                    contact=contact_form.instance,
+                    name=data["name"],
+                    email=data["email"] or None,
+                    language=data["language"],
+                )
+                formset.changed_objects.append((contact, contact_form.changed_data))
+            else:
+                contact, _outcome = save_contact(
+                    organization=organization,
+                    name=data["name"],
+                    email=data["email"],
+                    language=data["language"],
+                )
+                formset.new_objects.append(contact)
+            contact_form.instance = contact
+        return None
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["shown_name", "address", "organization", "language",
+                    "unsubscribed_at", "bounces"]  # fmt: skip
+    list_filter = [
+        "language",
+        ("unsubscribed_at", admin.EmptyFieldListFilter),
+        "organization__is_member",
+        "organization__country",
+    ]
+    list_select_related = ["organization"]
+    search_fields = ["name", "organization__name"]
+    search_help_text = gettext_lazy(
+        "Name or organization; a whole email address finds its contacts."
+    )
+    autocomplete_fields = ["organization"]
+    readonly_fields = ["address", "unsubscribed_at", "bounces", "last_bounce_at",
+                       "created_at", "updated_at"]  # fmt: skip
+    form = ContactForm
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organization", "name", "email", "language"]
+        return ["organization", "name", "address", "email", "language",
+                "unsubscribed_at", "bounces", "last_bounce_at", "created_at",
+                "updated_at"]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # Another organization means another hash key: add a contact there instead.
+        return [*self.readonly_fields, "organization"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = [
+            name for name in self.get_fields(request, obj)
+            if name not in self.get_readonly_fields(request, obj)
+        ]  # fmt: skip
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description=gettext_lazy("name"), ordering="name")
+    def shown_name(self, contact):
+        return contact.name or "—"
+
+    @admin.display(description=gettext_lazy("address"))
+    def address(self, contact):
+        return _shown_email(contact)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if "@" in term and " " not in term:
+            try:
+                email_hash = contact_email_hash(contact_address(term))
+            except ValidationError:
+                return queryset.none(), False
+            return queryset.filter(email_hash=email_hash), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_delete_permission(self, request, obj=None):
+        # An unsubscribed contact is the record that keeps an import from adding
+        # the address again.
+        if obj is not None and obj.unsubscribed_at:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            update_contact(
+                contact=obj,
+                name=data["name"],
+                email=data["email"] or None,
+                language=data["language"],
+            )
+            return
+        contact, _outcome = save_contact(
+            organization=data["organization"],
+            name=data["name"],
+            email=data["email"],
+            language=data["language"],
+        )
+        obj.pk = contact.pk
+        obj.email_hash = contact.email_hash
+        obj._state.adding = False
 
 
 @admin.register(OfflineCount)

@@ -7,8 +7,10 @@ scaled down and thinned once per process, so the map weighs tens of kilobytes.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - a file of an installed package
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
 
@@ -19,6 +21,22 @@ TOLERANCE = 0.8  # drop points closer than this to the last kept one
 SVG = "{http://www.w3.org/2000/svg}"
 TOKEN = re.compile(r"[A-Za-z]|-?(?:\d+\.?\d*|\.\d+)(?:e-?\d+)?")
 SHADES = ["#f3e3e3", "#e3b3b4", "#cf7d80", "#b9464b", "#a3161b", "#6e0e12"]
+
+# The source map is a Robinson projection centred on 10°E: fitted on small countries
+# and far coasts (Singapore, Andorra, Mauritius, Iceland, Cape Horn, East Cape), it
+# places them within a pixel of the outlines. Robinson's table, every 5° of latitude:
+# the parallel's length and its distance from the equator.
+ROBINSON_X = [
+    1.0, 0.9986, 0.9954, 0.99, 0.9822, 0.973, 0.96, 0.9427, 0.9216, 0.8962, 0.8679,
+    0.835, 0.7986, 0.7597, 0.7186, 0.6732, 0.6213, 0.5722, 0.5322,
+]  # fmt: skip
+ROBINSON_Y = [
+    0.0, 0.062, 0.124, 0.186, 0.248, 0.31, 0.372, 0.434, 0.4958, 0.5571, 0.6176,
+    0.6769, 0.7346, 0.7903, 0.8435, 0.8936, 0.9394, 0.9761, 1.0,
+]  # fmt: skip
+CENTRAL_MERIDIAN = 10.0
+RADIUS = 515.4  # in the source map's units
+ORIGIN = (1277.3, 684.4)  # where the central meridian crosses the equator
 
 
 def _polylines(d: str) -> list[list[tuple[float, float]]]:
@@ -95,6 +113,25 @@ def country_paths() -> dict[str, str]:
     return paths
 
 
+def _robinson(table: list[float], latitude: float) -> float:
+    step = min(abs(latitude), 90.0) / 5
+    index = min(int(step), len(table) - 2)
+    return table[index] + (table[index + 1] - table[index]) * (step - index)
+
+
+def project(latitude: float, longitude: float) -> tuple[float, float]:
+    """Where a point on Earth falls on the drawn map (after SCALE)."""
+    # Longitudes past the map's edge (170°W to 180°) come back in from the other side.
+    offset = (longitude - CENTRAL_MERIDIAN + 180) % 360 - 180
+    x = ORIGIN[0] + RADIUS * 0.8487 * _robinson(ROBINSON_X, latitude) * math.radians(
+        offset
+    )
+    y = ORIGIN[1] - RADIUS * 1.3523 * math.copysign(
+        _robinson(ROBINSON_Y, latitude), latitude
+    )
+    return round(x * SCALE, 1), round(y * SCALE, 1)
+
+
 def shade(count: int | None, top: int) -> str:
     if count is None:
         return SHADES[0]  # hidden counts all look alike, whatever they are
@@ -110,8 +147,11 @@ def render_map(
     title: str,
     hidden_label: str,
     names: dict[str, str],
+    points: Sequence[tuple[float, float, str]] = (),
 ) -> str:
     """The SVG; a country whose count is None (hidden) shows hidden_label.
+
+    Points (latitude, longitude, label) are drawn as dots over the countries.
 
     The caller decides what is hidden (small counts, and what would let them be
     worked out): the map shows no more than the list on the page.
@@ -134,6 +174,12 @@ def render_map(
         parts.append(
             f'<path d="{d}" fill="{shade(count, top)}" stroke="#fff" stroke-width=".4">'
             f"<title>{escape(title)}</title></path>"
+        )
+    for latitude, longitude, label in points:
+        x, y = project(latitude, longitude)
+        parts.append(
+            f'<circle cx="{x}" cy="{y}" r="4" fill="#a3161b" stroke="#fff" '
+            f'stroke-width="1.2"><title>{escape(label)}</title></circle>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -1,0 +1,1 @@
+from campaigns import admin_reports  # noqa: F401
