@@ -116,7 +116,13 @@ def test_a_contact_pledges_on_a_phone_then_reports_back_with_a_photo(
     image = Image.open(stored.image.path)
     assert len(image.getexif()) == 0
     shown = page.get_by_role("img", name="Photo 1 of your report")
-    assert shown.evaluate("img => img.naturalWidth") == 64
+    # The page may be shown before the photo has arrived: wait for it to load.
+    width = shown.evaluate(
+        "img => img.complete && img.naturalWidth ? img.naturalWidth"
+        " : new Promise(done => { img.onload = () => done(img.naturalWidth);"
+        " img.onerror = () => done(0); })"
+    )
+    assert width == 64
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert violations == []
     context.close()
