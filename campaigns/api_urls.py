@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from campaigns import api_alerts
 from campaigns.api import CampaignViewSet, MissionViewSet, OrganizationViewSet
 
 router = SimpleRouter()
@@ -7,4 +9,20 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("missions", MissionViewSet, basename="mission")
 router.register("organizations", OrganizationViewSet, basename="organization")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    # The organizers' alerts (campaigns/api_alerts.py).
+    path("alerts/", api_alerts.AlertCreate.as_view(), name="api-alerts"),
+    path("alerts/<int:id>/", api_alerts.AlertDetail.as_view(), name="api-alert"),
+    path(
+        "alerts/<int:id>/recipients/",
+        api_alerts.AlertRecipients.as_view(),
+        name="api-alert-recipients",
+    ),
+    path(
+        "alerts/<int:id>/test/", api_alerts.AlertTest.as_view(), name="api-alert-test"
+    ),
+    path(
+        "alerts/<int:id>/send/", api_alerts.AlertSend.as_view(), name="api-alert-send"
+    ),
+]

@@ -42,6 +42,22 @@ SENTENCES = {
         "{actor} changed the photos of the report “{object}”"
     ),
     "pledge.approve_report": gettext_lazy("{actor} approved the report “{object}”"),
+    "alert.create": gettext_lazy("{actor} wrote the alert “{object}”"),
+    "alert.send": gettext_lazy("{actor} sent the alert “{object}”"),
+    "alert.schedule": gettext_lazy("{actor} scheduled the alert “{object}”"),
+    "alert.resend": gettext_lazy(
+        "{actor} sent the alert “{object}” again, to the contacts it had not reached"
+    ),
+    "alert.test": gettext_lazy("{actor} sent a test of the alert “{object}”"),
+    "alert.paused": gettext_lazy("{actor} paused the alert “{object}”"),
+    "alert.resumed": gettext_lazy("{actor} resumed the alert “{object}”"),
+    "alert.cancelled": gettext_lazy("{actor} cancelled the alert “{object}”"),
+    "alert.edit_sending": gettext_lazy(
+        "{actor} changed the alert “{object}” after sending had started"
+    ),
+    "alert.choose_mission": gettext_lazy(
+        "{actor} chose the mission of an organization for the alert “{object}”"
+    ),
     "contact.unsubscribe": gettext_lazy(
         "A contact of “{object}” stopped action alerts"
     ),
@@ -154,6 +170,9 @@ def sentence_template(entry: AuditEntry) -> str:
     action = entry.action
     if action == "signatures.export" and "addresses" in _details(entry):
         action = "signatures.export_emails"
+    details = _details(entry)
+    if action == "alert.send" and (details.get("at") or details.get("local_date")):
+        action = "alert.schedule"
     return str(SENTENCES.get(action, FALLBACK))
 
 

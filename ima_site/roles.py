@@ -14,6 +14,16 @@ EDITOR_PERMISSIONS = [
     "ima_site.view_auditentry",
     # Their own API tokens: make, see, revoke (the admin shows each only its own).
     "ima_site.add_apitoken", "ima_site.view_apitoken", "ima_site.delete_apitoken",
+    # Alerts: editors draft them, with their texts, audience and mission choices,
+    # preview them and send tests to themselves; sending is the Publishers'.
+    "campaigns.add_alert", "campaigns.change_alert", "campaigns.view_alert",
+    "campaigns.add_alertversion", "campaigns.change_alertversion",
+    "campaigns.delete_alertversion", "campaigns.view_alertversion",
+    "campaigns.add_missionchoice", "campaigns.change_missionchoice",
+    "campaigns.delete_missionchoice", "campaigns.view_missionchoice",
+    "campaigns.view_campaign", "campaigns.view_campaignstatement",
+    "campaigns.view_action", "campaigns.view_mission",
+    "campaigns.view_alertdelivery",
 ]  # fmt: skip
 PUBLISHER_PERMISSIONS = [
     *EDITOR_PERMISSIONS,
@@ -34,6 +44,14 @@ PUBLISHER_PERMISSIONS = [
     "campaigns.view_pledge", "campaigns.change_pledge", "campaigns.view_reportphoto",
     # Alerts go out to every member: only Publishers send, schedule, pause, cancel.
     "campaigns.send_alert",
+    # Campaigns, their actions and timelines, and the directory of missions; drafts
+    # may be deleted (the admin refuses anything members were alerted about).
+    "campaigns.add_campaign", "campaigns.change_campaign", "campaigns.delete_campaign",
+    "campaigns.add_campaignstatement", "campaigns.change_campaignstatement",
+    "campaigns.delete_campaignstatement",
+    "campaigns.add_action", "campaigns.change_action", "campaigns.delete_action",
+    "campaigns.add_mission", "campaigns.change_mission",
+    "campaigns.delete_alert",
     "signatories.view_offlinecount", "signatories.add_offlinecount",
     "signatories.view_countcheck",
     "signatories.view_signingswitch", "signatories.add_signingswitch",

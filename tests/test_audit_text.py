@@ -88,6 +88,22 @@ def test_counts_and_times_are_filled_in(editor):
     )
 
 
+def test_a_scheduled_alert_reads_as_scheduled_not_sent(editor):
+    statement = make_statement(slug="stand-in", title="Stand-in")
+    details = {"recipients": 3, "at": None, "local_date": None, "local_time": None}
+    sent = record_audit_entry(
+        actor=editor, action="alert.send", obj=statement, details=details
+    )
+    scheduled = record_audit_entry(
+        actor=editor,
+        action="alert.send",
+        obj=statement,
+        details={**details, "local_date": "2027-01-18", "local_time": "09:00:00"},
+    )
+    assert "sent the alert" in audit_text.sentence(sent)
+    assert "scheduled the alert" in audit_text.sentence(scheduled)
+
+
 def test_changes_show_old_and_new_in_both_shapes(client, publisher):
     statement = make_statement(slug="changed", title="Changed")
     new_shape = record_audit_entry(
