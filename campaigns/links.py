@@ -12,12 +12,13 @@ stopping emails twice changes nothing.
 
 import base64
 import binascii
+import functools
 import secrets
 from datetime import datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 
@@ -44,8 +45,14 @@ REPORT_WEEKS = 8
 
 
 def _fernet(purpose: str) -> MultiFernet:
+    return _fernet_for(purpose, (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS))
+
+
+@functools.lru_cache(maxsize=32)
+def _fernet_for(purpose: str, secret_keys: tuple[str, ...]) -> MultiFernet:
     # Derived from SECRET_KEY and its fallbacks, so rotating it keeps mailed links
-    # working as for Django's own signed values.
+    # working as for Django's own signed values. Made once per set of keys: an
+    # alert makes four links per email.
     return MultiFernet(
         [
             Fernet(
@@ -56,7 +63,7 @@ def _fernet(purpose: str) -> MultiFernet:
                     ).digest()
                 )
             )
-            for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+            for secret in secret_keys
         ]
     )  # fmt: skip
 
@@ -107,9 +114,33 @@ def _link_language(contact: Contact) -> str:
 
 def contact_path(contact: Contact, purpose: str, action: Action | None = None) -> str:
     """The link's path, in the contact's language where the site has it."""
-    token = make_token(contact, purpose, action)
-    with translation.override(_link_language(contact)):
-        return reverse(URL_NAMES[purpose], args=[token])
+    before, after = _path_around_token(
+        purpose,
+        _link_language(contact),
+        get_script_prefix(),
+        get_urlconf() or settings.ROOT_URLCONF,
+        settings.LANGUAGE_CODE,
+    )
+    return before + make_token(contact, purpose, action) + after
+
+
+# Letters only: reverse() leaves it as it is, as it does a token's characters.
+_PROBE = "tokenprobe"
+
+
+@functools.lru_cache(maxsize=64)
+def _path_around_token(
+    purpose: str, language: str, script_prefix: str, urlconf: str, default: str
+) -> tuple[str, str]:
+    # The path around the token depends only on these (the default language
+    # decides whether the language is in the path): an alert reverses it once per
+    # purpose and language instead of four times per email.
+    with translation.override(language):
+        path = reverse(URL_NAMES[purpose], urlconf=urlconf, args=[_PROBE])
+    before, probe, after = path.partition(_PROBE)
+    if not probe or _PROBE in after:
+        raise ValueError(f"The {purpose} link's path cannot hold a token: {path}")
+    return before, after
 
 
 def contact_url(contact: Contact, purpose: str, action: Action | None = None) -> str:

@@ -69,6 +69,18 @@ def unknown_placeholders(text: str) -> list[str]:
     return unknown
 
 
+def fill_text(text: str, values: dict[str, str]) -> str:
+    """Plain text (a subject line) with its placeholders filled and `{{`, `}}` made
+    single braces. Unknown names are refused before sending; here they go empty."""
+
+    def fill(match: re.Match) -> str:
+        if match.group(0) in ("{{", "}}"):
+            return match.group(0)[0]
+        return values.get(match.group(1), "")
+
+    return TOKEN.sub(fill, text or "")
+
+
 def render_alert_body(markdown_text: str, values: dict[str, str]) -> tuple[str, str]:
     """(plain text, sanitized HTML) of the body with the values as text.
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import smtplib
 from collections import Counter
 from datetime import date, datetime, time, timedelta
-from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -34,17 +34,19 @@ from ima_site.outbox import describe, is_transient
 from ima_site.review import approval_refused_reason, may_approve
 from signatories.models import Contact
 
+from .alert_mail import send_alert_email
 from .emails import (
     AlertContent,
+    AlertRenderer,
     freeze_content,
     message_id,
-    render_delivery_email,
-    site_domain,
+    test_email,
 )
 from .localtime import local_moment
 from .models import Alert, AlertDelivery, Mission
 from .placeholders import unknown_placeholders
 from .recipients import BOUNCING_AFTER, Recipient, audience
+from .sent_marks import SentMarks
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +60,16 @@ class AlertError(ValueError):
     """What the organizer asked for cannot be done; the message says why."""
 
 
-def _check_may_send(alert: Alert, by) -> None:
+def _check_may_send(alert: Alert, by, *, stopping: bool = False) -> None:
     # by=None is the site itself: the send_alert command, run by whoever runs the
     # server, or beat. People go through the permission and the review rule.
     if by is None:
         return
     if not by.has_perm("campaigns.send_alert"):
         raise PermissionDenied(_("Only Publishers may send, pause or cancel alerts."))
-    if not may_approve(by, alert.created_by):
+    # Stopping is always safe: the alert's own author may pause or cancel it even
+    # when a second person must approve what goes out.
+    if not stopping and not may_approve(by, alert.created_by):
         raise PermissionDenied(approval_refused_reason(by, alert.created_by))
 
 
@@ -253,16 +257,15 @@ def send_test_alert(
     if not everyone:
         raise AlertError(_("No contact in the audience to show the email as."))
     delivery = preview_delivery(alert, everyone[0])
-    message = render_delivery_email(
-        delivery, content=AlertContent.from_frozen(alert.pk, content), to=to
-    )
-    message.subject = _("[Test] %(subject)s") % {"subject": message.subject}
-    # Not the real delivery's Message-ID: a server that saw the test must not
-    # take the real email for a copy of it.
-    message.extra_headers["Message-ID"] = make_msgid(
-        f"alert-{alert.pk}-test", domain=site_domain()
-    )
-    message.send()
+    # A nonce no link accepts (never saved): the organizer's test must not carry the
+    # contact's working links, or pressing "unsubscribe" in it would unsubscribe them.
+    delivery.contact.link_nonce = "test-" + secrets.token_urlsafe(8)
+    renderer = AlertRenderer(AlertContent.from_frozen(alert.pk, content))
+    backend = get_connection()
+    with backend:
+        send_alert_email(
+            backend, test_email(renderer.render(delivery, to=to), alert_id=alert.pk)
+        )
     with transaction.atomic():
         record_audit_entry(
             actor=by,
@@ -296,7 +299,7 @@ def preview_delivery(alert: Alert, recipient: Recipient) -> AlertDelivery:
 def _change_status(
     *, alert: Alert, by, allowed: tuple[str, ...], action: str, to_status=None
 ) -> Alert:
-    _check_may_send(alert, by)
+    _check_may_send(alert, by, stopping=action in ("paused", "cancelled"))
     with transaction.atomic():
         alert = Alert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
         if alert.status not in allowed:
@@ -420,14 +423,14 @@ def claim_batch(*, alert_id: int, size: int | None = None) -> list[int]:
 def send_batch(*, alert_id: int) -> int:
     """Claim one batch and send it over one SMTP connection; the number claimed.
 
-    Each row is marked sent right after the server's answer: a worker killed
-    mid-batch can duplicate at most the one email in flight, never the batch.
+    Each row is marked sent right after the server's answer (campaigns.sent_marks:
+    the mark is on its way before the next email goes): a worker killed mid-batch
+    can duplicate at most the one email in flight, never the batch.
     """
     ids = claim_batch(alert_id=alert_id)
     if not ids:
         return 0
-    alert = Alert.objects.get(pk=alert_id)
-    content = AlertContent.of(alert)
+    renderer = _renderer(Alert.objects.get(pk=alert_id))
     _make_link_nonces(ids)
     deliveries = list(
         AlertDelivery.objects.filter(pk__in=ids)
@@ -436,16 +439,18 @@ def send_batch(*, alert_id: int) -> int:
     )
     smtp = get_connection()
     is_open = False
-    try:
+    with contextlib.ExitStack() as stack:
+        # Closed last to first: the marks (the last one waited for), then the
+        # SMTP connection.
+        stack.callback(_close, smtp)
+        marks = stack.enter_context(contextlib.closing(SentMarks()))
         for index, delivery in enumerate(deliveries):
             contact = delivery.contact
-            if contact.unsubscribed_at is not None or contact.bounces >= BOUNCING_AFTER:
-                _mark(
-                    delivery, status=Status.SKIPPED, skip_reason=_skip_reason(contact)
-                )
+            if reason := _skip_reason(contact):
+                _mark(delivery, status=Status.SKIPPED, skip_reason=reason)
                 continue
             try:
-                message = render_delivery_email(delivery, content=content)
+                message = renderer.render(delivery)
             except Exception as error:  # noqa: BLE001 - recorded on the row
                 log.exception("Alert delivery %s could not be rendered", delivery.pk)
                 _failed(delivery, error, permanent=True)
@@ -460,7 +465,7 @@ def send_batch(*, alert_id: int) -> int:
                         _failed(rest, error)
                     return len(ids)
             try:
-                smtp.send_messages([message])
+                send_alert_email(smtp, message)
             except Exception as error:  # noqa: BLE001 - recorded on the row
                 _failed(delivery, error)
                 if not isinstance(
@@ -469,11 +474,23 @@ def send_batch(*, alert_id: int) -> int:
                     _close(smtp)
                     is_open = False
                 continue
-            _mark(delivery, status=Status.SENT, sent_at=timezone.now(), last_error="")
-    finally:
-        if is_open:
-            _close(smtp)
+            marks.mark(delivery.pk)
     return len(ids)
+
+
+_renderers: dict[tuple, AlertRenderer] = {}
+
+
+def _renderer(alert: Alert) -> AlertRenderer:
+    """The renderer of the alert's frozen content, kept for this worker's next
+    batches: what the emails share is rendered once per worker, not per batch.
+    A resend freezes the content anew (frozen_at): a new renderer."""
+    key = (alert.pk, alert.frozen_at, settings.SITE_URL, settings.SITE_NAME)
+    renderer = _renderers.get(key)
+    if renderer is None:
+        _renderers.clear()
+        renderer = _renderers[key] = AlertRenderer(AlertContent.of(alert))
+    return renderer
 
 
 def _make_link_nonces(delivery_ids: list[int]) -> None:
@@ -498,7 +515,10 @@ def _close(smtp) -> None:
 
 
 def _skip_reason(contact) -> str:
-    return "unsubscribed" if contact.unsubscribed_at is not None else "bouncing"
+    """Why the contact gets no alert now ("" if it does)."""
+    if contact.unsubscribed_at is not None:
+        return "unsubscribed"
+    return "bouncing" if contact.bounces >= BOUNCING_AFTER else ""
 
 
 def _mark(delivery: AlertDelivery, **fields) -> None:

@@ -3,7 +3,10 @@ who may send, and how each row ends (sent, retried, failed, skipped, cancelled).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -15,10 +18,15 @@ from icalendar import Calendar
 
 from campaigns import sending
 from campaigns.links import read_contact_token
-from campaigns.models import Alert, AlertDelivery, AlertVersion
+from campaigns.models import Action, Alert, AlertDelivery, AlertVersion
 from ima_site.models import AuditEntry, SiteConfiguration
 from signatories.models import Contact, Organization
-from tests.campaigns.conftest import contact_email, make_alert, make_contacts
+from tests.campaigns.conftest import (
+    contact_email,
+    make_action,
+    make_alert,
+    make_contacts,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +125,17 @@ def test_what_an_organization_typed_is_shown_not_run(sink, sender):
     assert "&lt;script&gt;" in html
     text = message.get_body(("plain",)).get_content()
     assert '<script>alert(1)</script> & "Co"' in text
+
+
+def test_placeholders_in_the_subject_are_filled_for_each_contact(sink, sender):
+    alert = make_alert(contacts=1)
+    AlertVersion.objects.update(subject="{organization}: {{act}} at {mission_city}")
+    Organization.objects.update(name="Migrante <Manila>")
+    sending.start_alert(alert=alert, by=sender)
+    drain(alert)
+    subject = message_for(sink, contact_email(0))["Subject"]
+    assert subject.startswith("Migrante <Manila>: {act} at ")
+    assert "{mission_city}" not in subject and "{{" not in subject
 
 
 def test_a_contact_gets_its_own_language_else_the_original(sink, sender):
@@ -372,6 +391,34 @@ def test_a_test_send_goes_only_to_the_organizer_with_the_text_as_it_is_now(
     assert Alert.objects.get().status == "draft"
 
 
+def test_the_links_in_a_test_send_open_nothing_for_the_real_contact(sink, sender):
+    alert = make_alert(contacts=1)
+    sending.send_test_alert(alert=alert, to="organizer@ima.example.org", by=sender)
+    [(_tos, message)] = sink.inbox.messages
+    one_click = message["List-Unsubscribe"].strip("<> ")
+    token = one_click.rstrip("/").rsplit("/", 1)[-1]
+    assert read_contact_token(token, "unsubscribe_one_click") is None
+    assert Contact.objects.get().link_nonce == ""
+
+
+def test_the_drafter_may_stop_their_own_alert_under_second_person_review(
+    sender, settings
+):
+    from tests.campaigns.conftest import give_send_permission
+
+    settings.ALERT_SENDERS = 0
+    alert = make_alert(contacts=2, by=sender)
+    sending.start_alert(alert=alert, by=sender)
+    SiteConfiguration.objects.update_or_create(
+        pk=SiteConfiguration.current().pk, defaults={"review_by_second_person": True}
+    )
+    give_send_permission(sender)
+    assert sending.pause_alert(alert=alert, by=sender).status == "paused"
+    with pytest.raises(PermissionDenied, match="second person"):
+        sending.resume_alert(alert=alert, by=sender)
+    assert sending.cancel_alert(alert=alert, by=sender).status == "cancelled"
+
+
 def test_a_test_send_needs_an_address_and_a_role(sink, sender, outsider):
     alert = make_alert(contacts=1)
     with pytest.raises(sending.AlertError, match="not an email address"):
@@ -410,3 +457,228 @@ def test_the_command_sends_like_the_button(sink, sender, capsys):
     assert sink.inbox.count_by_recipient()[contact_email(0)] == 1
     assert AuditEntry.objects.get(action="alert.send").actor is None
     assert "Alert sent: 3 sent" in capsys.readouterr().out
+
+
+# --- Shared rendering: every email as if rendered alone -------------------------
+
+HOSTILE_BODY = (
+    "Dear {organization}, join us at {mission_name} ({mission_city}) on {date}, "
+    "{time} ({time_zone}).\n\n"
+    "* [Pledge]({pledge_link}) or [{pledge_link}]({pledge_link})\n"
+    "* [Share](https://share.example.org/?next={pledge_link}&who={organization})\n"
+    "* [Mail us](mailto:{pledge_link}) and `{pledge_link}` and {{literal}}\n"
+    "* Map: {mission_map_link}, address: {mission_address}"
+)
+
+
+def deliveries_as_a_worker_loads_them(alert: Alert) -> list[AlertDelivery]:
+    return list(
+        AlertDelivery.objects.filter(alert=alert)
+        .select_related("contact", "organization", "mission")
+        .order_by("id")
+    )
+
+
+def parsed(raw: bytes):
+    return message_from_bytes(raw, policy=email_policy.default)
+
+
+def what_a_reader_sees(message) -> dict:
+    """Headers (but the moment it was written) and the decoded parts."""
+    # Stripped: Django's List-Unsubscribe, folded into encoded words, reads back
+    # with a space before the <URL>.
+    headers = {
+        name: str(value).strip() for name, value in message.items() if name != "Date"
+    } | {"Content-Type": message.get_content_type()}
+    parts = [
+        (part.get_content_type(), part.get_filename(), _no_stamp(part.get_content()))
+        for part in message.walk()
+        if not part.is_multipart()
+    ]
+    return {"headers": headers, "parts": parts}
+
+
+def _no_stamp(content: str) -> str:
+    # The calendar's DTSTAMP is the moment it was made; CRLF or LF as parsed.
+    content = content.replace("\r\n", "\n")
+    return "\n".join(
+        line for line in content.split("\n") if not line.startswith("DTSTAMP:")
+    )
+
+
+def render_alone(monkeypatch, content, delivery):
+    """The email rendered on its own, every part from the real values: the
+    renderer's way for links it cannot fill in."""
+    from campaigns import emails
+
+    with monkeypatch.context() as patch:
+        patch.setattr(emails, "_FILLABLE_URL", re.compile("(?!)"))
+        patch.setattr(emails._CalendarTemplate, "of", classmethod(lambda cls, c: None))
+        return emails.AlertRenderer(content).render(delivery)
+
+
+@pytest.mark.parametrize("where", ["nearest_mission", "place"])
+def test_shared_rendering_gives_each_contact_the_email_rendered_alone(
+    sender, settings, monkeypatch, where
+):
+    from campaigns import links
+    from campaigns.emails import AlertContent, AlertRenderer
+
+    settings.SITE_URL = "https://ima.example.org"
+    settings.ALERT_REPLY_TO = "secretariat@ima.example.org"
+    # Tokens are encrypted with a fresh IV each time: the same ones in both renders.
+    monkeypatch.setattr(
+        links,
+        "make_token",
+        lambda contact, purpose, action=None: f"t{contact.pk}-{purpose}_x",
+    )
+    place = {}
+    if where == "place":
+        place = {
+            "where": Action.Where.PLACE, "place_name": "Parliament Square",
+            "place_address": "Westminster\nLondon", "place_city": "London",
+            "place_country": "GB", "place_latitude": 51.5,
+            "place_longitude": -0.126, "place_time_zone": "Europe/London",
+        }  # fmt: skip
+    alert = make_alert(contacts=0, body=HOSTILE_BODY, action=make_action(**place))
+    make_contacts(12, per_organization=3)
+    AlertVersion.objects.create(
+        alert=alert, language="es", subject="Día de acción: ¡{organization}!",
+        body="Hola {organization}: [aquí]({pledge_link}) — {date}, {time}",
+    )  # fmt: skip
+    names = [
+        "<script>alert(1)</script> & \"Co\" 'n' {pledge_link}",
+        "Unión de Trabajadores Migrantes «Ñ»",
+        "Plain Union",
+        "imapart & **bold** [link](javascript:alert(1))",
+    ]
+    for organization, name in zip(
+        Organization.objects.order_by("id"), names, strict=True
+    ):
+        organization.name = name
+        organization.save(update_fields=["name"])
+    # No coordinates and no mission in its country: the nearest abroad.
+    Organization.objects.filter(name="Plain Union").update(
+        country="KE", city="Nairobi", latitude=None, longitude=None,
+        time_zone="Africa/Nairobi",
+    )  # fmt: skip
+    languages = ["es", "en", "id", "fr"]
+    for n, contact in enumerate(Contact.objects.order_by("id")):
+        contact.language = languages[n % len(languages)]
+        contact.save(update_fields=["language"])
+    sending.start_alert(alert=alert, by=sender)
+    content = AlertContent.of(Alert.objects.get(pk=alert.pk))
+    renderer = AlertRenderer(content)
+    deliveries = deliveries_as_a_worker_loads_them(alert)
+    assert len(deliveries) == 12
+    for delivery in deliveries:
+        shared = renderer.render(delivery)
+        alone = render_alone(monkeypatch, content, delivery)
+        assert (shared.text, shared.html) == (alone.text, alone.html)
+        assert _no_stamp(shared.ics) == _no_stamp(alone.ics)
+        assert shared.ics.endswith("\r\n") and "DTSTAMP:" in shared.ics
+        assert (shared.subject, shared.headers, shared.to) == (
+            alone.subject,
+            alone.headers,
+            alone.to,
+        )
+        # The bytes the bulk sender writes read back as Django's message does.
+        django_bytes = alone.as_django().message(policy=email_policy.SMTP).as_bytes()
+        assert what_a_reader_sees(parsed(shared.as_bytes())) == what_a_reader_sees(
+            parsed(django_bytes)
+        )
+    hostile = next(d for d in deliveries if d.organization.name.startswith("<script>"))
+    html = renderer.render(hostile).html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "javascript:" not in html
+
+
+def test_the_bulk_bytes_carry_a_list_unsubscribe_header_mail_programs_read(
+    sender, settings
+):
+    from campaigns.emails import AlertContent, AlertRenderer
+
+    settings.SITE_URL = "https://ima.example.org"
+    alert = make_alert(contacts=1)
+    sending.start_alert(alert=alert, by=sender)
+    [delivery] = deliveries_as_a_worker_loads_them(alert)
+    raw = AlertRenderer(AlertContent.of(alert)).render(delivery).as_bytes()
+    # The <URL> itself (RFC 2369), never folded into encoded words.
+    [line] = [
+        line for line in raw.split(b"\r\n") if line.startswith(b"List-Unsubscribe:")
+    ]
+    assert line.startswith(b"List-Unsubscribe: <https://ima.example.org/")
+    assert line.endswith(b">") and b"=?" not in line
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert raw.isascii()
+
+
+def test_a_batch_renders_what_its_emails_share_once(sink, sender, settings):
+    from django.template import loader
+
+    settings.ALERT_BATCH_SIZE = 100
+    alert = make_alert(contacts=40)
+    sending.start_alert(alert=alert, by=sender)
+    calls = []
+    original = loader.render_to_string
+
+    def counting(name, *args, **kwargs):
+        calls.append(name)
+        return original(name, *args, **kwargs)
+
+    from campaigns import emails
+
+    emails.render_to_string = counting
+    try:
+        drain(alert)
+    finally:
+        emails.render_to_string = original
+    assert len(sink.inbox.messages) == 40
+    # Two templates per mission (four of them) and language (one), not per email.
+    assert len(calls) == 2 * 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_rows_are_marked_on_a_connection_of_their_own(
+    sink, sender
+):
+    alert = make_alert(contacts=12)
+    sending.start_alert(alert=alert, by=sender)
+    drain(alert)
+    assert sink.inbox.count_by_recipient() == {contact_email(n): 1 for n in range(12)}
+    assert (
+        AlertDelivery.objects.filter(status="sent", sent_at__isnull=False).count() == 12
+    )
+    assert Alert.objects.get().status == "sent"
+    # Each batch closes its connection: none is left to the database.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mark_whose_connection_dropped_is_sent_again(sender, caplog):
+    from campaigns.sent_marks import SentMarks
+
+    alert = make_alert(contacts=3)
+    sending.start_alert(alert=alert, by=sender)
+    first, second, third = sending.claim_batch(alert_id=alert.pk)
+    marks = SentMarks()
+    try:
+        marks.mark(first)
+        marks.finish()
+        # The database ends the connection (a restart, an idle timeout).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(%s)",
+                [marks._connection.get_backend_pid()],
+            )
+        marks.mark(second)
+        marks.mark(third)
+    finally:
+        marks.close()
+    assert set(AlertDelivery.objects.values_list("status", flat=True)) == {"sent"}
+    assert f"Mark of delivery {second}" in caplog.text
