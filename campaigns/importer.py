@@ -13,11 +13,10 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import DatabaseError, transaction
@@ -28,7 +27,13 @@ from campaigns.models import Action, Campaign, CampaignStatement
 from ima_site.languages import is_known_language
 from ima_site.models import record_audit_entry
 from signatories.csv_import import known_time_zones
-from statements.importer import FRONT_MATTER, FileError, FrontMatterLoader
+from statements.importer import (
+    FileError,
+    FrontMatterLoader,
+    Report,
+    read_front_matter,
+    text_field,
+)
 from statements.models import Statement
 
 CAMPAIGN_FIELDS = {
@@ -66,60 +71,12 @@ class ParsedCampaign:
     body: str
 
 
-@dataclass
-class Report:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-
 def parse_file(path: Path) -> ParsedCampaign:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise FileError("file", f"cannot be read ({error.strerror})") from None
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as error:
-        raise FileError(
-            "file", f"is not UTF-8 (byte 0x{raw[error.start]:02x} at {error.start})"
-        ) from None
-    match = FRONT_MATTER.match(text)
-    if not match:
-        raise FileError(
-            "front matter", "the file must start with a block between --- lines"
-        )
-    try:
-        data = yaml.load(match.group(1), Loader=CampaignLoader)  # noqa: S506
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise FileError("front matter", f"broken YAML{where}: {problem}") from None
-    if not isinstance(data, dict):
-        raise FileError("front matter", "must be a mapping of field: value")
+    data, body = read_front_matter(path, CampaignLoader)
     unknown = sorted(set(map(str, data)) - CAMPAIGN_FIELDS)
     if unknown:
         raise FileError(unknown[0], "unknown field")
-    return ParsedCampaign(
-        path=path, data=clean_fields(data), body=text[match.end() :].strip("\n")
-    )
-
-
-def _text(data: dict, name: str, max_length: int, *, required=False) -> str:
-    value = data.get(name)
-    if value is None or value == "":
-        if required:
-            raise FileError(name, "is required")
-        return ""
-    if isinstance(value, (dict, list, bool)):
-        raise FileError(name, "must be text")
-    value = str(value).strip()
-    if len(value) > max_length:
-        raise FileError(name, f"is longer than {max_length} characters")
-    if any(ord(c) < 32 and c not in "\t\n" for c in value):
-        raise FileError(name, "contains control characters")
-    return value
+    return ParsedCampaign(path=path, data=clean_fields(data), body=body)
 
 
 def _list(data: dict, name: str) -> list:
@@ -132,14 +89,14 @@ def _list(data: dict, name: str) -> list:
 
 
 def _country(data: dict, name: str, *, required: bool = True) -> str:
-    code = _text(data, name, 10, required=required).upper()
+    code = text_field(data, name, 10, required=required).upper()
     if code and (len(code) != 2 or code not in country_registry):
         raise FileError(name, f"{code!r} is not an ISO 3166-1 alpha-2 country code")
     return code
 
 
 def _date(data: dict, name: str, *, required: bool = False) -> datetime.date | None:
-    value = _text(data, name, 20, required=required)
+    value = text_field(data, name, 20, required=required)
     if not value:
         return None
     try:
@@ -149,7 +106,7 @@ def _date(data: dict, name: str, *, required: bool = False) -> datetime.date | N
 
 
 def _wall_clock(data: dict, name: str, *, required: bool) -> datetime.time | None:
-    value = _text(data, name, 10, required=required)
+    value = text_field(data, name, 10, required=required)
     if not value:
         return None
     match = WALL_CLOCK.fullmatch(value)
@@ -159,7 +116,9 @@ def _wall_clock(data: dict, name: str, *, required: bool) -> datetime.time | Non
 
 
 def _slug(data: dict, name: str, fallback: str, max_length: int) -> str:
-    slug = _text(data, name, max_length) or slugify(fallback)[:max_length].rstrip("-")
+    slug = text_field(data, name, max_length) or slugify(fallback)[:max_length].rstrip(
+        "-"
+    )
     try:
         validate_slug(slug)
     except ValidationError:
@@ -186,18 +145,18 @@ def _coordinate(data: dict, name: str, limit: float) -> float | None:
 
 def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
     """Check every field and return them in the types the models take."""
-    title = _text(data, "title", 300, required=True)
+    title = text_field(data, "title", 300, required=True)
     clean: dict[str, Any] = {
         "title": title,
         "slug": _slug(data, "slug", title, 200),
-        "summary": _text(data, "summary", 2000),
+        "summary": text_field(data, "summary", 2000),
         "target_country": _country(data, "target_country"),
-        "target_authority": _text(data, "target_authority", 300),
-        "hashtag": _text(data, "hashtag", 100),
+        "target_authority": text_field(data, "target_authority", 300),
+        "hashtag": text_field(data, "hashtag", 100),
         "starts_on": _date(data, "starts_on"),
         "ends_on": _date(data, "ends_on"),
     }
-    language = _text(data, "language", 8) or "en"
+    language = text_field(data, "language", 8) or "en"
     if not is_known_language(language):
         raise FileError("language", f"{language!r} is not an ISO 639-1 language code")
     clean["language"] = language
@@ -207,7 +166,7 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
         and clean["ends_on"] < clean["starts_on"]
     ):
         raise FileError("ends_on", "is before starts_on")
-    status = _text(data, "status", 16) or Campaign.Status.DRAFT
+    status = text_field(data, "status", 16) or Campaign.Status.DRAFT
     if status not in Campaign.Status.values:
         raise FileError(
             "status", f"{status!r} is not one of {', '.join(Campaign.Status.values)}"
@@ -228,8 +187,8 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
             unknown = sorted(set(map(str, item)) - {"slug", "role"})
             if unknown:
                 raise FileError(f"{where}.{unknown[0]}", "unknown field")
-            slug = _text(item, "slug", 200, required=True)
-            role = _text(item, "role", 16)
+            slug = text_field(item, "slug", 200, required=True)
+            role = text_field(item, "role", 16)
             if role and role not in CampaignStatement.Role.values:
                 raise FileError(
                     f"{where}.role",
@@ -263,16 +222,16 @@ def _clean_action(item: Any, where: str) -> dict[str, Any]:
     if unknown:
         raise FileError(f"{where}.{unknown[0]}", "unknown field")
     try:
-        title = _text(item, "title", 300, required=True)
+        title = text_field(item, "title", 300, required=True)
         action: dict[str, Any] = {
             "title": title,
             "slug": _slug(item, "slug", title, 120),
             "date": _date(item, "date", required=True),
             "starts": _wall_clock(item, "starts", required=True),
             "ends": _wall_clock(item, "ends", required=False),
-            "instructions": _text(item, "instructions", 20000),
+            "instructions": text_field(item, "instructions", 20000),
         }
-        kind = _text(item, "kind", 20, required=True)
+        kind = text_field(item, "kind", 20, required=True)
         if kind not in Action.Kind.values:
             raise FileError(
                 "kind", f"{kind!r} is not one of {', '.join(Action.Kind.values)}"
@@ -307,13 +266,13 @@ def _clean_place(at: Any, where: str) -> dict[str, Any]:
     try:
         place = {
             "where": Action.Where.PLACE,
-            "place_name": _text(at, "name", 300, required=True),
-            "place_address": _text(at, "address", 1000),
-            "place_city": _text(at, "city", 120, required=True),
+            "place_name": text_field(at, "name", 300, required=True),
+            "place_address": text_field(at, "address", 1000),
+            "place_city": text_field(at, "city", 120, required=True),
             "place_country": _country(at, "country"),
             "place_latitude": _coordinate(at, "latitude", 90),
             "place_longitude": _coordinate(at, "longitude", 180),
-            "place_time_zone": _text(at, "time_zone", 64, required=True),
+            "place_time_zone": text_field(at, "time_zone", 64, required=True),
         }
         if (place["place_latitude"] is None) != (place["place_longitude"] is None):
             missing = "longitude" if place["place_longitude"] is None else "latitude"

@@ -99,7 +99,11 @@ def collect_files(paths: list[str]) -> list[Path]:
     return found
 
 
-def parse_file(path: Path) -> ParsedFile:
+def read_front_matter(
+    path: Path, loader: type[yaml.SafeLoader] = FrontMatterLoader
+) -> tuple[dict, str]:
+    """A Markdown file's YAML front matter and its body, or a FileError naming what
+    is wrong: unreadable, not UTF-8, no front matter, broken YAML, not a mapping."""
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -117,7 +121,7 @@ def parse_file(path: Path) -> ParsedFile:
             "front matter", "the file must start with a block between --- lines"
         )
     try:
-        data = yaml.load(match.group(1), Loader=FrontMatterLoader)  # noqa: S506
+        data = yaml.load(match.group(1), Loader=loader)  # noqa: S506
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark else ""
@@ -125,20 +129,28 @@ def parse_file(path: Path) -> ParsedFile:
         raise FileError("front matter", f"broken YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise FileError("front matter", "must be a mapping of field: value")
+    return data, text[match.end() :].strip("\n")
+
+
+def parse_file(path: Path) -> ParsedFile:
+    data, body = read_front_matter(path)
     unknown = sorted(set(map(str, data)) - VERSION_FIELDS - STATEMENT_FIELDS)
     if unknown:
         raise FileError(unknown[0], "unknown field")
-    body = text[match.end() :].strip("\n")
     return ParsedFile(path=path, data=clean_fields(data), body=body)
 
 
-def _text(data: dict, name: str, max_length: int, *, required: bool = False) -> str:
+def text_field(
+    data: dict, name: str, max_length: int, *, required: bool = False
+) -> str:
+    """A text field of front matter, stripped; YAML's unquoted yes/no (booleans),
+    lists and mappings are refused rather than stored as "True"."""
     value = data.get(name)
     if value is None or value == "":
         if required:
             raise FileError(name, "is required")
         return ""
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list, bool)):
         raise FileError(name, "must be text")
     value = str(value).strip()
     if len(value) > max_length:
@@ -170,12 +182,12 @@ def _mapping(item: Any, name: str, index: int) -> dict:
 def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
     """Check every field and return them in the types the models take."""
     clean: dict[str, Any] = {
-        "title": _text(data, "title", 300, required=True),
-        "subtitle": _text(data, "subtitle", 300),
-        "summary": _text(data, "summary", 2000),
-        "translation_of": _text(data, "translation_of", 200),
+        "title": text_field(data, "title", 300, required=True),
+        "subtitle": text_field(data, "subtitle", 300),
+        "summary": text_field(data, "summary", 2000),
+        "translation_of": text_field(data, "translation_of", 200),
     }
-    language = _text(data, "language", 8) or "en"
+    language = text_field(data, "language", 8) or "en"
     if not is_known_language(language):
         raise FileError("language", f"{language!r} is not an ISO 639-1 language code")
     clean["language"] = language
@@ -184,7 +196,9 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
         # A translation joins its original; its own slug, if any, is not used.
         clean["slug"] = ""
     else:
-        slug = _text(data, "slug", 200) or slugify(clean["title"])[:200].rstrip("-")
+        slug = text_field(data, "slug", 200) or slugify(clean["title"])[:200].rstrip(
+            "-"
+        )
         try:
             validate_slug(slug)
         except ValidationError:
@@ -194,7 +208,7 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
             ) from None
         clean["slug"] = slug
 
-    kind = _text(data, "kind", 32) or Statement.Kind.STATEMENT
+    kind = text_field(data, "kind", 32) or Statement.Kind.STATEMENT
     if kind not in Statement.Kind.values:
         raise FileError(
             "kind", f"{kind!r} is not one of {', '.join(Statement.Kind.values)}"
@@ -215,7 +229,7 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
 
     for name, length in [("dateline", 200), ("issuer", 200), ("signed_by", 200),
                          ("signed_by_role", 200), ("addressees", 500)]:  # fmt: skip
-        clean[name] = _text(data, name, length)
+        clean[name] = text_field(data, name, length)
     clean["issuer"] = clean["issuer"] or DEFAULT_ISSUER
 
     codes = []
@@ -247,9 +261,9 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
     for index, item in enumerate(_list(data, "links")):
         item = _mapping(item, "links", index)
         link = {
-            "title": _text(item, "title", 300, required=True),
-            "url": _text(item, "url", 1000, required=True),
-            "source": _text(item, "source", 200),
+            "title": text_field(item, "title", 300, required=True),
+            "url": text_field(item, "url", 1000, required=True),
+            "source": text_field(item, "source", 200),
         }
         try:
             if link["url"].split(":", 1)[0] not in ("http", "https"):
@@ -266,12 +280,12 @@ def clean_fields(data: dict[str, Any]) -> dict[str, Any]:
     for index, item in enumerate(_list(data, "contacts")):
         item = _mapping(item, "contacts", index)
         contact = {
-            "name": _text(item, "name", 200, required=True),
-            "role": _text(item, "role", 200),
-            "organization": _text(item, "organization", 200),
-            "phone": _text(item, "phone", 60),
-            "email": _text(item, "email", 254),
-            "team": _text(item, "team", 100),
+            "name": text_field(item, "name", 200, required=True),
+            "role": text_field(item, "role", 200),
+            "organization": text_field(item, "organization", 200),
+            "phone": text_field(item, "phone", 60),
+            "email": text_field(item, "email", 254),
+            "team": text_field(item, "team", 100),
         }
         if contact["email"]:
             try:

@@ -236,6 +236,8 @@ BAD_FILES = {
         "---\ntitle: T\nsigning_closes_at: 2026-09-30\n---\n",
         "signing_closes_at: '2026-09-30' has no time of day",
     ),
+    # YAML 1.1 reads an unquoted yes as true: refused, not stored as "True".
+    "yes-title.md": ("---\ntitle: yes\n---\n", "title: must be text"),
     "closes-nonsense.md": (
         "---\ntitle: T\nsigning_closes_at: next friday\n---\n",
         "signing_closes_at: 'next friday' is not a date and time",
@@ -248,7 +250,7 @@ def test_each_bad_file_gets_one_line_naming_file_and_field(tmp_path):
     for name, (text, _) in BAD_FILES.items():
         write(tmp_path, name, text)
     write(tmp_path, "latin1.md", "---\ntitle: Café\n---\n".encode("latin-1"))
-    with pytest.raises(CommandError, match=r"1 created, 0 updated, 20 failed"):
+    with pytest.raises(CommandError, match=r"1 created, 0 updated, 21 failed"):
         run_import(tmp_path)
     # Only the good file left anything in the database.
     assert list(Statement.objects.values_list("slug", flat=True)) == [
