@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from statements.markdown import render_markdown
+from statements.markdown import render_markdown, sanitize_html
 
 from .localtime import action_zone_name, format_action_window
 
@@ -112,7 +112,7 @@ def render_alert_body(markdown_text: str, values: dict[str, str]) -> tuple[str, 
 
     raw = re.sub(r"<[a-zA-Z][^<>]*>", in_tag, raw)
     raw = _MARKER.sub(lambda m: html.escape(markers[m.group(0)]), raw)
-    body_html = sanitize(raw)
+    body_html = sanitize_html(raw)
     return html_to_text(body_html), body_html
 
 
@@ -144,25 +144,6 @@ def _template(markdown_text: str) -> tuple[str, tuple[tuple[bool, str], ...]]:
     # render_markdown sanitizes the author's part; the values go in after it and
     # the whole is sanitized once more, which is what holds them.
     return render_markdown(TOKEN.sub(mark, markdown_text)), tuple(parts)
-
-
-def sanitize(raw: str) -> str:
-    import nh3
-
-    from statements.markdown import (
-        ALLOWED_ATTRIBUTES,
-        ALLOWED_TAGS,
-        ALLOWED_URL_SCHEMES,
-    )
-
-    return nh3.clean(
-        raw,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=ALLOWED_URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-    )
 
 
 def placeholder_values(

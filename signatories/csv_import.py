@@ -11,13 +11,16 @@ import csv
 import io
 import math
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import URLValidator
 from django_countries import countries as country_registry
+from tqdm import tqdm
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -227,3 +230,37 @@ def _check_header(path: Path, header: list[str], columns: list[str]) -> None:
         raise FileProblem(
             f"{path}: {'; '.join(problems)} (expected: {', '.join(columns)})"
         )
+
+
+class CsvImportCommand(BaseCommand):
+    """A registry CSV import as a command: a progress bar over the rows, one line
+    per bad row, a summary, and a non-zero exit when any row failed."""
+
+    columns: list[str]
+    what: str
+
+    def import_file(self, path: Path, progress: Callable[[int], object]) -> Report:
+        raise NotImplementedError
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the CSV file")
+        parser.add_argument(
+            "--no-progress", action="store_true", help="do not show the progress bar"
+        )
+
+    def handle(self, *args, file, no_progress, **options):
+        path = Path(file)
+        try:
+            total = len(read_rows(path, self.columns))
+            with tqdm(
+                total=total, unit="row", disable=no_progress, file=self.stderr._out
+            ) as bar:
+                report = self.import_file(path, bar.update)
+        except FileProblem as problem:
+            raise CommandError(str(problem)) from None
+        for error in report.errors:
+            self.stderr.write(f"{path}: {error}")
+        summary = report.summary(self.what)
+        if report.errors:
+            raise CommandError(summary)
+        self.stdout.write(self.style.SUCCESS(summary))

@@ -26,6 +26,11 @@ def render_markdown(text: str) -> str:
     raw = markdown_lib.markdown(text or "", extensions=["extra", "sane_lists"])
     # A page has one h1, the title: headings in the body start at h2.
     raw = re.sub(r"<(/?)h1\b", r"<\1h2", raw)
+    return sanitize_html(raw)
+
+
+def sanitize_html(raw: str) -> str:
+    """HTML cut down to the short list of harmless tags, attributes and schemes."""
     return nh3.clean(
         raw,
         tags=ALLOWED_TAGS,

@@ -1,38 +1,15 @@
-from pathlib import Path
-
-from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
-
 from campaigns.mission_import import COLUMNS, import_missions
-from signatories.csv_import import FileProblem, read_rows
+from signatories.csv_import import CsvImportCommand
 
 
-class Command(BaseCommand):
+class Command(CsvImportCommand):
     help = (
         "Import diplomatic missions from a CSV file with the columns "
         + ", ".join(COLUMNS)
         + ". Safe to run again."
     )
+    columns = COLUMNS
+    what = "Missions"
 
-    def add_arguments(self, parser):
-        parser.add_argument("file", help="the CSV file")
-        parser.add_argument(
-            "--no-progress", action="store_true", help="do not show the progress bar"
-        )
-
-    def handle(self, *args, file, no_progress, **options):
-        path = Path(file)
-        try:
-            total = len(read_rows(path, COLUMNS))
-            with tqdm(
-                total=total, unit="row", disable=no_progress, file=self.stderr._out
-            ) as bar:
-                report = import_missions(path, progress=bar.update)
-        except FileProblem as problem:
-            raise CommandError(str(problem)) from None
-        for error in report.errors:
-            self.stderr.write(f"{path}: {error}")
-        summary = report.summary("Missions")
-        if report.errors:
-            raise CommandError(summary)
-        self.stdout.write(self.style.SUCCESS(summary))
+    def import_file(self, path, progress):
+        return import_missions(path, progress=progress)
