@@ -56,8 +56,9 @@ def _erase_consent_emails(now: datetime) -> int:
 
     "Ended" is Statement.effective_signing_close(), here as a query: the closing
     time, or for a statement that never closes its publication (its creation if it
-    never went public) plus SIGNATURE_MAX_AGE_DAYS. When campaigns exist, the end of
-    the statement's campaign extends this: its news is what the signers asked for.
+    never went public) plus SIGNATURE_MAX_AGE_DAYS. The end of the statement's
+    campaign should extend this (its news is what the signers asked for), but this
+    app may not import campaigns: that needs a hook campaigns fills, still to do.
     """
     cutoff = now - timedelta(days=settings.CONSENT_EMAIL_DAYS)
     open_ended_cutoff = cutoff - timedelta(days=settings.SIGNATURE_MAX_AGE_DAYS)
