@@ -23,7 +23,8 @@ from ima_site.review import approval_refused_reason
 from statements.admin_changes import describe_changes
 
 from . import alert_edits
-from .admin_alert_pages import AlertPages, alert_progress_shown
+from .admin_alert_pages import AlertPages
+from .admin_alert_sending import alert_progress_shown
 from .admin_forms import AlertForm, AlertVersionForm, AlertVersionFormSet
 from .models import Alert, AlertVersion
 

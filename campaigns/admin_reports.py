@@ -2,13 +2,19 @@
 reports (approval is what makes a report and its photos public)."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from campaigns import pledges
 from campaigns.models import Pledge
+
+# Each report is read on the confirmation page before it is approved.
+MAX_APPROVED_AT_ONCE = 50
 
 
 class ApprovedFilter(admin.SimpleListFilter):
@@ -46,7 +52,8 @@ class PledgeAdmin(admin.ModelAdmin):
     list_filter = [ApprovedFilter, "status", "action"]
     list_select_related = ["organization", "action"]
     search_fields = ["organization__name", "action__title"]
-    actions = ["approve_reports"]
+    actions = ["approve_reports", "withdraw_approvals"]
+    change_form_template = "admin/campaigns/pledge/change_form.html"
     fields = [
         "action",
         "organization",
@@ -109,17 +116,65 @@ class PledgeAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def _confirm_approval(self, request, queryset):
+        """The page where the organizer reads each report before approving it; each
+        goes back with the version read (pledges.report_version)."""
+        reports = [p for p in queryset if p.reported_at is not None]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Approve these reports?"),
+            "reports": [
+                {
+                    "pledge": pledge,
+                    "version": pledges.report_version(pledge),
+                    "photos": self.photos_shown(pledge),
+                    "links": self.press_links_shown(pledge),
+                }
+                for pledge in reports
+            ],
+            "without_report": len(queryset) - len(reports),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": reverse("admin:campaigns_pledge_changelist"),
+        }
+        return TemplateResponse(
+            request, "admin/campaigns/pledge/confirm_approve.html", context
+        )
+
     @admin.action(
-        description=gettext_lazy("Approve the reports (make them public)"),
+        description=gettext_lazy("Approve the reports (make them public)…"),
         permissions=["approve"],
     )
     def approve_reports(self, request, queryset):
-        approved = skipped = 0
+        queryset = queryset.select_related("organization", "action").prefetch_related(
+            "photos"
+        )
+        if queryset.count() > MAX_APPROVED_AT_ONCE:
+            self.message_user(
+                request,
+                _(
+                    "Select at most %(count)d reports at a time: each is read "
+                    "before it is approved."
+                )
+                % {"count": MAX_APPROVED_AT_ONCE},
+                messages.ERROR,
+            )
+            return None
+        if request.POST.get("post") != "yes":
+            return self._confirm_approval(request, queryset)
+        approved = changed = skipped = 0
         for pledge in queryset:
             try:
-                pledges.approve_report(pledge=pledge, by=request.user)
-            except ValidationError:
-                skipped += 1
+                pledges.approve_report(
+                    pledge=pledge,
+                    by=request.user,
+                    seen=request.POST.get(f"version_{pledge.pk}", ""),
+                )
+            except ValidationError as error:
+                if error.code == "changed":
+                    changed += 1
+                else:
+                    skipped += 1
             else:
                 approved += 1
         if approved:
@@ -133,6 +188,19 @@ class PledgeAdmin(admin.ModelAdmin):
                 % {"count": approved},
                 messages.SUCCESS,
             )
+        if changed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d report changed while you read it and was not "
+                    "approved: read it again.",
+                    "%(count)d reports changed while you read them and were not "
+                    "approved: read them again.",
+                    changed,
+                )
+                % {"count": changed},
+                messages.WARNING,
+            )
         if skipped:
             self.message_user(
                 request,
@@ -144,3 +212,24 @@ class PledgeAdmin(admin.ModelAdmin):
                 % {"count": skipped},
                 messages.WARNING,
             )
+        return None
+
+    @admin.action(
+        description=gettext_lazy("Withdraw the approval (take them off the site)"),
+        permissions=["approve"],
+    )
+    def withdraw_approvals(self, request, queryset):
+        withdrawn = sum(
+            pledges.withdraw_approval(pledge=pledge, by=request.user)
+            for pledge in queryset.filter(approved_at__isnull=False)
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d report taken off the site.",
+                "%(count)d reports taken off the site.",
+                withdrawn,
+            )
+            % {"count": withdrawn},
+            messages.SUCCESS,
+        )

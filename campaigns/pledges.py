@@ -4,6 +4,8 @@ A contact reaches these through its personal link (campaigns.links); the service
 trust the contact and action they are given, the views check the link.
 """
 
+import hashlib
+import json
 from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,15 +16,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns import links
+from campaigns.contact_emails import CONFIRM_EMAIL, EMAIL_CHANGED
 from campaigns.models import Action, AlertDelivery, Mission, Pledge, ReportPhoto
 from campaigns.photos import MAX_PHOTOS, CleanPhoto
-from ima_site.models import AuditEntry, record_audit_entry
+from ima_site.crypto import decrypt, encrypt
+from ima_site.models import AuditEntry, OutboxMessage, record_audit_entry
+from ima_site.outbox import queue_email
 from signatories.models import Contact
 from signatories.services.contacts import (
     contact_address,
+    contact_email,
     contact_email_hash,
     update_contact,
 )
+from signatories.services.recipients import reserve_email
 
 MAX_PEOPLE = 1_000_000
 MAX_ACCOUNT = 2000
@@ -325,9 +332,27 @@ def remove_report_photo(*, contact: Contact, action: Action, photo_id: int) -> b
     return True
 
 
-def approve_report(*, pledge: Pledge, by) -> Pledge:
-    """Make the report public: only an organizer who may change pledges; approving
-    an approved report again changes nothing."""
+def report_version(pledge: Pledge) -> str:
+    """A short fingerprint of what the organizer reads of a report: its answers,
+    account, links and photos. Approving names the version that was read."""
+    photo_ids = sorted(pledge.photos.values_list("pk", flat=True))
+    text = json.dumps(
+        [
+            pledge.status,
+            pledge.people,
+            pledge.account,
+            list(pledge.press_links),
+            photo_ids,
+            pledge.reported_at.isoformat() if pledge.reported_at else None,
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def approve_report(*, pledge: Pledge, by, seen: str) -> Pledge:
+    """Make the report public as the organizer read it (`seen`, its report_version):
+    a report changed since then is refused, so a later edit is never approved
+    unread. Approving an approved report again changes nothing."""
     if not by.has_perm("campaigns.change_pledge"):
         raise PermissionDenied
     with transaction.atomic():
@@ -337,6 +362,15 @@ def approve_report(*, pledge: Pledge, by) -> Pledge:
                 _("“%(pledge)s” has no report to approve yet.") % {"pledge": locked},
                 code="no_report",
             )
+        if report_version(locked) != seen:
+            raise ValidationError(
+                _(
+                    "The report “%(pledge)s” changed since you read it: read it "
+                    "again before approving it."
+                )
+                % {"pledge": locked},
+                code="changed",
+            )
         if locked.approved_at is None:
             locked.approved_at = timezone.now()
             locked.approved_by = by
@@ -345,6 +379,21 @@ def approve_report(*, pledge: Pledge, by) -> Pledge:
                 actor=by, action="pledge.approve_report", obj=locked, details={}
             )
     return locked
+
+
+def withdraw_approval(*, pledge: Pledge, by) -> bool:
+    """Take an approved report off the public pages; True if this call did it."""
+    if not by.has_perm("campaigns.change_pledge"):
+        raise PermissionDenied
+    with transaction.atomic():
+        changed = Pledge.objects.filter(pk=pledge.pk, approved_at__isnull=False).update(
+            approved_at=None, approved_by=None
+        )
+        if changed:
+            record_audit_entry(
+                actor=by, action="pledge.withdraw_approval", obj=pledge, details={}
+            )
+    return bool(changed)
 
 
 def _contact_audit(contact: Contact, action: str, details: dict) -> None:
@@ -375,29 +424,29 @@ def unsubscribe_contact(*, contact: Contact) -> bool:
 
 def correct_contact(
     *, contact: Contact, name: str, language: str, email: str | None = None
-) -> Contact:
-    """Save the contact's own corrections to its name, language and email.
+) -> tuple[Contact, str | None]:
+    """Save the contact's own corrections to its name and language at once.
 
-    A new email replaces the address of this same contact (never a second one) and
-    revokes the links mailed to the old address; an empty one keeps the address.
+    A new email address does not replace the current one: it waits for the link
+    mailed to it (request_email_change). Returns the contact and that new address,
+    or None when the address stays as it is (no email given, or the current one
+    spelt another way, which is saved at once: it is the same inbox).
     """
     email = (email or "").strip() or None
+    address = contact_address(email) if email is not None else None
     new_address = (
-        email is not None
-        and contact_email_hash(contact_address(email)) != contact.email_hash
+        address
+        if address is not None and contact_email_hash(address) != contact.email_hash
+        else None
     )
     before = (contact.name, contact.language)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                saved = update_contact(
-                    contact=contact, name=name, email=email, language=language
-                )
-        except IntegrityError:
-            # Another contact took the address between the check and the save.
-            raise ValidationError(
-                {"email": _("Another contact of this organization has that email.")}
-            ) from None
+        saved = update_contact(
+            contact=contact,
+            name=name,
+            email=None if new_address is not None else address,
+            language=language,
+        )
         fields = [
             label
             for label, old, new in (
@@ -406,9 +455,134 @@ def correct_contact(
             )
             if old != new
         ]
-        if new_address:
-            fields.append("email")
-            links.rotate_links(saved)
         if fields:
             _contact_audit(saved, "contact.correct", {"fields": fields})
+        if new_address is not None:
+            saved = request_email_change(contact=saved, email=new_address)
+    return saved, new_address
+
+
+def _address_taken() -> ValidationError:
+    return ValidationError(
+        {"email": _("Another contact of this organization has that email.")},
+        code="taken",
+    )
+
+
+def request_email_change(*, contact: Contact, email: str) -> Contact:
+    """Keep a new address waiting for the contact and mail it a link to confirm it;
+    the alerts keep going to the current address until then.
+
+    A second request replaces the first: its link stops working (links binds the
+    pending change) and its email, if not sent yet, is called off. An address of
+    another contact of the organization is refused.
+    """
+    address = contact_address(email)
+    email_hash = contact_email_hash(address)
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        if email_hash == locked.email_hash:
+            return locked
+        if Contact.objects.filter(
+            organization_id=locked.organization_id, email_hash=email_hash
+        ).exists():
+            raise _address_taken()
+        locked.pending_email_hash = email_hash
+        locked.pending_email_encrypted = encrypt(address)
+        locked.pending_email_requested_at = timezone.now()
+        locked.save(
+            update_fields=[
+                "pending_email_hash",
+                "pending_email_encrypted",
+                "pending_email_requested_at",
+                "updated_at",
+            ]
+        )
+        # An earlier request's email still waiting (for the daily cap, or for a
+        # worker that died) would carry a link to this change to the earlier
+        # address once rendered.
+        OutboxMessage.objects.filter(
+            kind=CONFIRM_EMAIL,
+            object_id=locked.pk,
+            status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING],
+        ).update(status=OutboxMessage.Status.CANCELLED, recipient=None)
+        # Anyone holding a forwarded alert can type any address here: the cap on
+        # emails to addresses that never confirmed keeps this from flooding one.
+        queue_email(
+            kind=CONFIRM_EMAIL,
+            object_id=locked.pk,
+            to=address,
+            language=locked.language,
+            send_at=reserve_email(address=address),
+        )
+    return locked
+
+
+def pending_email(contact: Contact) -> str:
+    """The address waiting for confirmation, in clear ("" if there is none)."""
+    if not contact.pending_email_hash:
+        return ""
+    return decrypt(contact.pending_email_encrypted) or ""
+
+
+class EmailChangeGone(Exception):
+    """The change a confirmation link named is no longer the one waiting."""
+
+
+def confirm_contact_email(*, contact: Contact) -> Contact:
+    """Make the contact's pending address its address, as the link mailed to that
+    address asks; renews the contact's links and tells the old address.
+
+    `contact` is as the link found it: if the change waiting is another by now
+    (made already, replaced, or the address changed by an organizer), raises
+    EmailChangeGone, so a second press changes nothing. Raises ValidationError if
+    another contact of the organization has the address meanwhile.
+    """
+    expected = links.pending_change(contact)
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        if (
+            not expected
+            or links.pending_change(locked) != expected
+            or locked.link_nonce != contact.link_nonce
+        ):
+            raise EmailChangeGone
+        address = pending_email(locked)
+        if not address:
+            raise EmailChangeGone
+        old_address = contact_email(locked)
+        try:
+            with transaction.atomic():
+                saved = update_contact(
+                    contact=locked,
+                    name=locked.name,
+                    email=address,
+                    language=locked.language,
+                )
+        except ValidationError as error:
+            if "email" not in error.message_dict:
+                raise
+            raise _address_taken() from None
+        except IntegrityError:
+            # Another contact took the address between the check and the save.
+            raise _address_taken() from None
+        saved.pending_email_hash = ""
+        saved.pending_email_encrypted = None
+        saved.pending_email_requested_at = None
+        saved.save(
+            update_fields=[
+                "pending_email_hash",
+                "pending_email_encrypted",
+                "pending_email_requested_at",
+            ]
+        )
+        links.rotate_links(saved)
+        _contact_audit(saved, "contact.correct", {"fields": ["email"]})
+        if old_address:
+            queue_email(
+                kind=EMAIL_CHANGED,
+                object_id=saved.pk,
+                to=old_address,
+                language=saved.language,
+            )
     return saved

@@ -42,6 +42,9 @@ SENTENCES = {
         "{actor} changed the photos of the report “{object}”"
     ),
     "pledge.approve_report": gettext_lazy("{actor} approved the report “{object}”"),
+    "pledge.withdraw_approval": gettext_lazy(
+        "{actor} withdrew the approval of the report “{object}”"
+    ),
     "alert.create": gettext_lazy("{actor} wrote the alert “{object}”"),
     "alert.send": gettext_lazy("{actor} sent the alert “{object}”"),
     "alert.schedule": gettext_lazy("{actor} scheduled the alert “{object}”"),

@@ -1,6 +1,7 @@
 """Members' personal links: pledges, reports with safe photos, details, unsubscribe."""
 
 import io
+import re
 import struct
 import threading
 import zlib
@@ -523,7 +524,9 @@ def test_changing_an_approved_report_takes_it_off_the_public_pages(
     pledge = pledges.report_action(
         contact=contact, action=action, status="held", people=5, account="Fine."
     )
-    pledges.approve_report(pledge=pledge, by=publisher)
+    pledges.approve_report(
+        pledge=pledge, by=publisher, seen=pledges.report_version(pledge)
+    )
 
     pledges.report_action(
         contact=contact, action=action, status="held", people=5, account="Changed."
@@ -716,7 +719,11 @@ def test_an_approved_photo_is_served_as_a_jpeg_that_is_not_sniffed(
     client, reported_photo, publisher, publishers_approve_reports
 ):
     publishers_approve_reports()
-    pledges.approve_report(pledge=reported_photo.pledge, by=publisher)
+    pledges.approve_report(
+        pledge=reported_photo.pledge,
+        by=publisher,
+        seen=pledges.report_version(reported_photo.pledge),
+    )
 
     response = client.get(reverse("campaigns:report_photo", args=[reported_photo.pk]))
 
@@ -913,12 +920,33 @@ def test_a_wrong_email_is_refused_with_a_message(client, contact):
 # --- Admin approval ----------------------------------------------------------------
 
 
-def approve_in_admin(client, pledge):
+def confirmation_page(client, pledge):
     return client.post(
         reverse("admin:campaigns_pledge_changelist"),
         {"action": "approve_reports", "_selected_action": [pledge.pk]},
         follow=True,
     )
+
+
+def answer_yes(client, page, pledge):
+    """Press "Yes, approve" on the confirmation page, sending back what it holds."""
+    versions = re.findall(
+        rf'name="version_{pledge.pk}" value="([0-9a-f]+)"', page.content.decode()
+    )
+    return client.post(
+        reverse("admin:campaigns_pledge_changelist"),
+        {
+            "action": "approve_reports",
+            "_selected_action": [pledge.pk],
+            "post": "yes",
+            **({f"version_{pledge.pk}": versions[0]} if versions else {}),
+        },
+        follow=True,
+    )
+
+
+def approve_in_admin(client, pledge):
+    return answer_yes(client, confirmation_page(client, pledge), pledge)
 
 
 @pytest.fixture
@@ -942,6 +970,83 @@ def test_a_publisher_approves_a_report_in_the_admin(
     assert AuditEntry.objects.filter(action="pledge.approve_report").count() == 1
 
 
+def test_approving_first_shows_each_report_as_the_public_will_see_it(
+    client, publisher, contact, action, publishers_approve_reports
+):
+    publishers_approve_reports()
+    pledges.report_action(
+        contact=contact,
+        action=action,
+        status="held",
+        people=12,
+        account="<script>alert(1)</script> We stood outside for two hours.",
+        press_links=["https://news.example.org/ops-mega"],
+    )
+    pledge = Pledge.objects.get()
+    client.force_login(publisher)
+
+    page = confirmation_page(client, pledge)
+
+    text = page.content.decode()
+    assert "We stood outside for two hours." in text
+    assert "https://news.example.org/ops-mega" in text
+    assert "<script>alert(1)" not in text
+    assert "&lt;script&gt;" in text
+    pledge.refresh_from_db()
+    assert pledge.approved_at is None
+
+
+def test_a_report_changed_while_the_organizer_read_it_is_not_approved(
+    client, publisher, report, contact, action, publishers_approve_reports
+):
+    publishers_approve_reports()
+    client.force_login(publisher)
+    page = confirmation_page(client, report)
+    # The member rewrites the report between the reading and the "yes".
+    pledges.report_action(
+        contact=contact, action=action, status="held", people=30, account="Other."
+    )
+
+    response = answer_yes(client, page, report)
+
+    assert "changed while you read it" in response.content.decode()
+    report.refresh_from_db()
+    assert report.approved_at is None
+    assert not AuditEntry.objects.filter(action="pledge.approve_report").exists()
+
+
+def test_a_new_photo_also_counts_as_a_change(
+    report, publisher, publishers_approve_reports
+):
+    publishers_approve_reports()
+    seen = pledges.report_version(report)
+    ReportPhoto.objects.create(pledge=report, image="reports/x.jpg", width=1, height=1)
+
+    with pytest.raises(ValidationError, match="changed since you read it"):
+        pledges.approve_report(pledge=report, by=publisher, seen=seen)
+
+
+def test_a_publisher_withdraws_an_approval_from_the_report_page(
+    client, publisher, report, publishers_approve_reports
+):
+    publishers_approve_reports()
+    client.force_login(publisher)
+    approve_in_admin(client, report)
+    page = client.get(reverse("admin:campaigns_pledge_change", args=[report.pk]))
+    assert "Withdraw the approval" in page.content.decode()
+
+    response = client.post(
+        reverse("admin:campaigns_pledge_changelist"),
+        {"action": "withdraw_approvals", "_selected_action": [report.pk]},
+        follow=True,
+    )
+
+    assert "1 report taken off the site" in response.content.decode()
+    report.refresh_from_db()
+    assert report.approved_at is None
+    assert AuditEntry.objects.filter(action="pledge.withdraw_approval").count() == 1
+
+
 def test_an_editor_has_no_approve_button_and_cannot_approve(
     client, editor, report, publishers_approve_reports
 ):
@@ -960,7 +1065,9 @@ def test_an_editor_has_no_approve_button_and_cannot_approve(
     report.refresh_from_db()
     assert report.approved_at is None
     with pytest.raises(PermissionDenied):
-        pledges.approve_report(pledge=report, by=editor)
+        pledges.approve_report(
+            pledge=report, by=editor, seen=pledges.report_version(report)
+        )
 
 
 def test_someone_without_a_role_cannot_reach_the_pledges(client, outsider, report):
