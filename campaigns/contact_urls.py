@@ -22,6 +22,12 @@ urlpatterns = [
         name="contact_remove_photo",
     ),
     path("c/details/<str:token>/", contact_views.details, name="contact_details"),
+    # The link mailed to a contact's new address, to confirm it.
+    path(
+        "c/email/<str:token>/",
+        contact_views.confirm_email,
+        name="contact_confirm_email",
+    ),
     path(
         "c/unsubscribe/<str:token>/",
         contact_views.unsubscribe,

@@ -100,8 +100,8 @@ class DetailsForm(forms.Form):
         label=gettext_lazy("A new email address"),
         required=False,
         help_text=gettext_lazy(
-            "Leave it empty to keep the current one. The links in emails sent so "
-            "far stop working when it changes."
+            "Leave it empty to keep the current one. A new one gets a link to "
+            "confirm it; the alerts keep going to the current one until then."
         ),
     )
 
@@ -357,10 +357,19 @@ def report_photo(request, pk):
     raise Http404
 
 
+DETAILS_SAVED = {
+    "1": gettext_lazy("Your details are saved."),
+    "email": gettext_lazy(
+        "Your new email address is confirmed: the alerts go to it from now on."
+    ),
+}
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def details(request, token):
-    """The contact corrects its own name, language and email address."""
+    """The contact corrects its own name and language, and asks for a new email
+    address, which changes only once the link mailed to it is used."""
     found = links.read_contact_token(token, "details")
     if found is None:
         return _invalid(request)
@@ -374,7 +383,7 @@ def details(request, token):
     if request.method == "POST":
         if form.is_valid():
             try:
-                saved = pledges.correct_contact(
+                saved, new_address = pledges.correct_contact(
                     contact=contact,
                     name=form.cleaned_data["name"],
                     language=form.cleaned_data["language"],
@@ -385,7 +394,21 @@ def details(request, token):
                     for message in messages:
                         form.add_error(field if field in form.fields else None, message)
             else:
-                # A new address revokes the old links: the way back is a new one.
+                if new_address is not None:
+                    # Shown here only, to the person who just typed it (a typo is
+                    # caught now); the address stays off every page after this.
+                    return render(
+                        request,
+                        "campaigns/contact/email_sent.html",
+                        {
+                            "organization": contact.organization,
+                            "new_address": new_address,
+                            "days": links.LIFETIMES["confirm_email"].days,
+                            "details_path": links.contact_path(saved, "details"),
+                        },
+                    )
+                # The link made for the saved contact opens in the language the
+                # contact may have just chosen.
                 return HttpResponseRedirect(
                     links.contact_path(saved, "details") + "?saved=1"
                 )
@@ -397,10 +420,47 @@ def details(request, token):
             "contact": contact,
             "organization": contact.organization,
             "form": form,
-            "saved": request.method == "GET" and request.GET.get("saved") == "1",
+            "saved": DETAILS_SAVED.get(request.GET.get("saved", ""), "")
+            if request.method != "POST"
+            else "",
             "unsubscribe_path": links.contact_path(contact, "unsubscribe"),
         },
         status=status,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm_email(request, token):
+    """The link mailed to a contact's new address. GET shows the address and the
+    button (a mail scanner following the link changes nothing); POST makes it the
+    contact's address."""
+    found = links.read_contact_token(token, "confirm_email")
+    if found is None:
+        return _invalid(request)
+    contact = found[0]
+    address = pledges.pending_email(contact)
+    if not address:
+        return _invalid(request)
+    taken = False
+    if request.method == "POST":
+        try:
+            saved = pledges.confirm_contact_email(contact=contact)
+        except pledges.EmailChangeGone:
+            return _invalid(request)
+        except ValidationError:
+            taken = True
+        else:
+            # Every earlier link stopped working; this one opens the details page
+            # with links to the new address.
+            return HttpResponseRedirect(
+                links.contact_path(saved, "details") + "?saved=email"
+            )
+    return render(
+        request,
+        "campaigns/contact/confirm_email.html",
+        {"organization": contact.organization, "address": address, "taken": taken},
+        status=409 if taken else 200,
     )
 
 

@@ -7,14 +7,17 @@ contact, the action (for a pledge) and the contact's link nonce: rotating the
 nonce revokes every link mailed to that contact so far.
 
 Links are not used up: a pledge is changed and reported on several times, and
-stopping emails twice changes nothing.
+stopping emails twice changes nothing. The one exception confirms a new email
+address: it also names the change it confirms, so a later request, or the change
+being made, leaves it without effect.
 """
 
 import base64
 import binascii
 import functools
+import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -24,14 +27,22 @@ from django.utils.crypto import salted_hmac
 
 from campaigns.models import Action
 from signatories.models import Contact
+from signatories.services.contacts import PENDING_EMAIL_LIFETIME
 
-PURPOSES = ("pledge", "details", "unsubscribe", "unsubscribe_one_click")
+PURPOSES = (
+    "pledge",
+    "details",
+    "unsubscribe",
+    "unsubscribe_one_click",
+    "confirm_email",
+)
 # The view each purpose's link opens.
 URL_NAMES = {
     "pledge": "campaigns:contact_pledge",
     "details": "campaigns:contact_details",
     "unsubscribe": "campaigns:contact_unsubscribe",
     "unsubscribe_one_click": "campaigns:contact_unsubscribe_one_click",
+    "confirm_email": "campaigns:contact_confirm_email",
 }
 # How long a link works after it was made. A pledge link is also bounded by its
 # action: reports come in during the weeks after it (REPORT_WEEKS), not later.
@@ -40,6 +51,9 @@ LIFETIMES = {
     "details": timedelta(days=365),
     "unsubscribe": timedelta(days=365),
     "unsubscribe_one_click": timedelta(days=365),
+    # Mailed to an address someone just typed: short, so that a link found in an
+    # old mailbox cannot move the alerts months later.
+    "confirm_email": PENDING_EMAIL_LIFETIME,
 }
 REPORT_WEEKS = 8
 
@@ -96,13 +110,35 @@ def rotate_links(contact: Contact) -> None:
     Contact.objects.filter(pk=contact.pk).update(link_nonce=contact.link_nonce)
 
 
+def pending_change(contact: Contact) -> str:
+    """What a confirmation link binds of the contact's pending email change ("" if
+    there is none): the new address's keyed hash, when it was asked, and the
+    current address's hash. A second request, or an organizer changing the
+    address meanwhile, gives another value, and the earlier link stops working."""
+    asked = contact.pending_email_requested_at
+    if not contact.pending_email_hash or asked is None:
+        return ""
+    text = "|".join(
+        (contact.pending_email_hash, asked.astimezone(UTC).isoformat(),
+         contact.email_hash)
+    )  # fmt: skip
+    # A digest keeps the link short; the token is encrypted, so nobody reads it.
+    digest = hashlib.sha256(text.encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def make_token(contact: Contact, purpose: str, action: Action | None = None) -> str:
     if purpose not in PURPOSES:
         raise ValueError(f"Unknown link purpose {purpose!r}.")
     if (purpose == "pledge") != (action is not None):
         raise ValueError("A pledge link names an action; the other links do not.")
-    action_id = action.pk if action is not None else ""
-    payload = f"{contact.pk}:{action_id}:{nonce_of(contact)}".encode()
+    if purpose == "confirm_email":
+        bound = pending_change(contact)
+        if not bound:
+            raise ValueError("The contact has no email change to confirm.")
+    else:
+        bound = str(action.pk) if action is not None else ""
+    payload = f"{contact.pk}:{bound}:{nonce_of(contact)}".encode()
     # Fernet's "=" padding is noise in a link; restored when reading.
     return _fernet(purpose).encrypt(payload).decode().rstrip("=")
 
@@ -173,7 +209,7 @@ def read_contact_token(
             payload = fernet.decrypt_at_time(
                 padded.encode("ascii"), ttl=ttl, current_time=int(now.timestamp())
             )
-        contact_id, action_id, nonce = payload.decode().split(":", 2)
+        contact_id, bound, nonce = payload.decode().split(":", 2)
     except (InvalidToken, UnicodeError, ValueError, binascii.Error):
         return None
     if not (contact_id.isascii() and contact_id.isdigit()):
@@ -187,11 +223,16 @@ def read_contact_token(
         return None
     if not secrets.compare_digest(contact.link_nonce, nonce):
         return None
+    if purpose == "confirm_email":
+        current = pending_change(contact)
+        if not current or not secrets.compare_digest(current, bound):
+            return None
+        return contact, None
     if purpose != "pledge":
-        return (contact, None) if action_id == "" else None
-    if not (action_id.isascii() and action_id.isdigit()):
+        return (contact, None) if bound == "" else None
+    if not (bound.isascii() and bound.isdigit()):
         return None
-    action = Action.objects.select_related("campaign").filter(pk=int(action_id)).first()
+    action = Action.objects.select_related("campaign").filter(pk=int(bound)).first()
     if action is None:
         return None
     if (now or timezone.now()) > pledge_open_until(action):

@@ -71,6 +71,16 @@ class Contact(models.Model):
     bounces = models.PositiveSmallIntegerField(_("bounces"), default=0)
     last_bounce_at = models.DateTimeField(_("last bounce"), null=True, blank=True)
     link_nonce = models.CharField(max_length=22, blank=True)
+    # A new address the contact typed on its details page: alerts keep going to
+    # the current one until the link mailed to the new one is used. One at a time:
+    # a later request replaces it.
+    pending_email_hash = models.CharField(
+        _("new email hash"), max_length=64, blank=True, editable=False
+    )
+    pending_email_encrypted = models.BinaryField(null=True, editable=False)
+    pending_email_requested_at = models.DateTimeField(
+        _("new email asked"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("added"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -82,7 +92,22 @@ class Contact(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "email_hash"],
                 name="signatories_contact_one_per_email",
-            )
+            ),
+            # A pending change is whole or absent: a confirmation link must never
+            # find a hash without the address it stands for.
+            models.CheckConstraint(
+                condition=(
+                    Q(pending_email_hash="")
+                    & Q(pending_email_encrypted__isnull=True)
+                    & Q(pending_email_requested_at__isnull=True)
+                )
+                | (
+                    ~Q(pending_email_hash="")
+                    & Q(pending_email_encrypted__isnull=False)
+                    & Q(pending_email_requested_at__isnull=False)
+                ),
+                name="signatories_contact_pending_email_whole",
+            ),
         ]
 
     def __str__(self) -> str:

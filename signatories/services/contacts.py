@@ -8,6 +8,8 @@ itself is kept encrypted. Saving a contact again updates it and never touches
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -22,6 +24,8 @@ HASH_PURPOSE = "contact-email"
 # ISO 639-1 has "tl" (Tagalog); Filipino is "fil". People write either for the
 # same language, and the site's content uses "fil".
 LANGUAGE_ALIASES = {"tl": "fil"}
+# How long a new address waits for its confirmation link; retention then forgets it.
+PENDING_EMAIL_LIFETIME = timedelta(days=3)
 NAME_MAX_LENGTH = 200
 
 

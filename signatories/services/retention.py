@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from ima_site.models import OutboxMessage
 from signatories.models import (
+    Contact,
     RecipientDay,
     Signature,
     SigningAttempt,
     UsedFormToken,
 )
+from signatories.services.contacts import PENDING_EMAIL_LIFETIME
 from signatories.services.signing import FORM_TOKEN_MAX_AGE
 
 
@@ -107,6 +109,14 @@ def apply_retention(*, now=None) -> dict[str, int]:
             created_at__lt=month_ago, network_hash__isnull=False
         ).update(network_hash=None)
         done["unconfirmed"] = _drop_unconfirmed(now - timedelta(days=14))
+        # A contact's new address never confirmed: its link has expired.
+        done["pending_contact_emails"] = Contact.objects.filter(
+            pending_email_requested_at__lt=now - PENDING_EMAIL_LIFETIME
+        ).update(
+            pending_email_hash="",
+            pending_email_encrypted=None,
+            pending_email_requested_at=None,
+        )
         done["consent_emails"] = _erase_consent_emails(now)
         personal = Signature.objects.exclude(
             name="", email_encrypted__isnull=True, city="", role=""

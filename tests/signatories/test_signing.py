@@ -514,6 +514,35 @@ def test_keys_rotate_without_losing_an_email(open_statement, settings):
     assert decrypt(Signature.objects.get().email_encrypted) == "rotate@example.org"
 
 
+def test_keys_rotate_for_member_contacts_too(settings):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from ima_site.crypto import decrypt, encrypt, new_fernet_key
+    from signatories.models import Contact, Organization
+    from signatories.services.contacts import save_contact
+
+    organization = Organization.objects.create(name="Migrante", country="PH")
+    contact, _ = save_contact(
+        organization=organization,
+        name="Contact",
+        email="contact@example.org",
+        language="en",
+    )
+    Contact.objects.filter(pk=contact.pk).update(
+        pending_email_hash="x" * 64,
+        pending_email_encrypted=encrypt("new@example.org"),
+        pending_email_requested_at=timezone.now(),
+    )
+    old_keys = list(settings.SIGNER_DATA_KEYS)
+    settings.SIGNER_DATA_KEYS = [new_fernet_key(), *old_keys]
+    call_command("rotate_signer_keys", stdout=__import__("io").StringIO())
+    settings.SIGNER_DATA_KEYS = settings.SIGNER_DATA_KEYS[:1]  # the old key is gone
+    contact.refresh_from_db()
+    assert decrypt(contact.email_encrypted) == "contact@example.org"
+    assert decrypt(contact.pending_email_encrypted) == "new@example.org"
+
+
 def test_the_member_badge_waits_for_an_organizer(open_statement, publisher):
     from signatories.models import Organization
 

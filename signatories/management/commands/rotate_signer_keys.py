@@ -3,7 +3,7 @@ from django.db import transaction
 
 from ima_site.crypto import rotate
 from ima_site.models import OutboxMessage
-from signatories.models import Signature
+from signatories.models import Contact, Signature
 
 
 class Command(BaseCommand):
@@ -16,6 +16,8 @@ class Command(BaseCommand):
         total = 0
         for model, field in [
             (Signature, "email_encrypted"),
+            (Contact, "email_encrypted"),
+            (Contact, "pending_email_encrypted"),
             (OutboxMessage, "recipient"),
         ]:
             rows = model.objects.filter(**{f"{field}__isnull": False}).values_list(
