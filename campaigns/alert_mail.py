@@ -27,6 +27,15 @@ from django.utils import timezone
 SMTP_POLICY = email.policy.SMTP
 
 
+class _DjangoAlertMessage(EmailMultiAlternatives):
+    """Django's message with lines up to the 998 characters a line may have: the
+    default 78 would fold List-Unsubscribe's long <URL> into encoded words, which
+    RFC 2369 does not allow and mail programs do not read back."""
+
+    def message(self, *, policy=email.policy.default):
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
 @dataclass(frozen=True)
 class AlertEmail:
     """One contact's alert, rendered; sent as SMTP bytes or as a Django message."""
@@ -40,7 +49,7 @@ class AlertEmail:
 
     def as_django(self) -> EmailMultiAlternatives:
         """The email as Django's message: for previews, tests and other backends."""
-        message = EmailMultiAlternatives(
+        message = _DjangoAlertMessage(
             subject=self.subject,
             body=self.text,
             from_email=settings.DEFAULT_FROM_EMAIL,

@@ -485,8 +485,7 @@ def parsed(raw: bytes):
 
 def what_a_reader_sees(message) -> dict:
     """Headers (but the moment it was written) and the decoded parts."""
-    # Stripped: Django's List-Unsubscribe, folded into encoded words, reads back
-    # with a space before the <URL>.
+    # Stripped: a header folded over lines reads back with a space before it.
     headers = {
         name: str(value).strip() for name, value in message.items() if name != "Date"
     } | {"Content-Type": message.get_content_type()}
@@ -611,6 +610,30 @@ def test_the_bulk_bytes_carry_a_list_unsubscribe_header_mail_programs_read(
     assert line.endswith(b">") and b"=?" not in line
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     assert raw.isascii()
+
+
+def test_the_file_and_console_backends_write_the_same_readable_header(
+    sender, settings
+):
+    # Django's message is what the file backend of `make run` writes to var/mail.
+    from campaigns.emails import AlertContent, AlertRenderer
+
+    settings.SITE_URL = "https://ima.example.org"
+    alert = make_alert(contacts=1)
+    sending.start_alert(alert=alert, by=sender)
+    [delivery] = deliveries_as_a_worker_loads_them(alert)
+    raw = (
+        AlertRenderer(AlertContent.of(alert))
+        .render(delivery)
+        .as_django()
+        .message()
+        .as_bytes()
+    )
+    [line] = [
+        line for line in raw.split(b"\n") if line.startswith(b"List-Unsubscribe:")
+    ]
+    assert line.startswith(b"List-Unsubscribe: <https://ima.example.org/")
+    assert line.rstrip(b"\r").endswith(b">") and b"=?" not in line
 
 
 def test_a_batch_renders_what_its_emails_share_once(sink, sender, settings):

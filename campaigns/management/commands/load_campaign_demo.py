@@ -23,8 +23,8 @@ undocumented migrant workers ("Ops Mega 3.0"). The International Migrants Allian
 calls on all its member organizations to hold an action in front of Malaysia's
 embassies and consulates on the same day, at the same local time.
 
-**Your nearest Malaysian mission:** {mission_name}
-{mission_address}, {mission_city} ([map]({mission_map_link}))
+**Your nearest Malaysian mission:** {mission_name}, {mission_address}
+([map]({mission_map_link}))
 
 **When:** {date}, {time}
 
