@@ -612,9 +612,7 @@ def test_the_bulk_bytes_carry_a_list_unsubscribe_header_mail_programs_read(
     assert raw.isascii()
 
 
-def test_the_file_and_console_backends_write_the_same_readable_header(
-    sender, settings
-):
+def test_the_file_and_console_backends_write_the_same_readable_header(sender, settings):
     # Django's message is what the file backend of `make run` writes to var/mail.
     from campaigns.emails import AlertContent, AlertRenderer
 
