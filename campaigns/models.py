@@ -198,6 +198,14 @@ class Action(models.Model):
     instructions = models.TextField(
         _("instructions"), blank=True, help_text=_("Markdown.")
     )
+    letter_template = models.TextField(
+        _("letter template"),
+        blank=True,
+        help_text=_(
+            "For a letter of concern: the text members start from (Markdown, with "
+            "the alert's placeholders such as {organization} and {mission_name})."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -507,3 +515,16 @@ class ReportPhoto(models.Model):
 
     def __str__(self) -> str:
         return self.image.name or ""
+
+
+# The letters' models live in their own module; importing them here makes them the
+# app's models.
+from campaigns.letter_models import (  # noqa: E402, F401
+    Letter,
+    LetterCompilation,
+    LetterCover,
+    LetterDelivery,
+    LetterOfConcern,
+    LetterTarget,
+    TargetReply,
+)

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from ima_site.logs import log_result
 
-from . import sending
+from . import letter_sending, sending
 
 log = logging.getLogger(__name__)
 
@@ -46,4 +46,36 @@ def release_alert_deliveries() -> int:
         for _n in range(settings.ALERT_SENDERS):
             send_alert_deliveries.delay(alert_id)
     log_result(log, "Released the deliveries of %d alerts", len(due))
+    return len(due)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def deliver_letter(letter_id: int) -> int:
+    """Compile the letter once and send it to every target that has not had it.
+
+    Idempotent: the compilation is made once and kept, delivery rows are one per
+    target and claimed before sending; a task delivered again (its worker died)
+    sends only what is still due.
+    """
+    return letter_sending.deliver_now(letter_id=letter_id)
+
+
+@shared_task(ignore_result=True)
+def send_letter_test(letter_id: int, to: str) -> None:
+    """Send one test copy of the letter to `to` (the organizer who asked).
+
+    Not acks_late: a test lost with its worker is asked for again, never sent
+    twice by a redelivery.
+    """
+    letter_sending.send_test_letter(letter_id=letter_id, to=to)
+
+
+@shared_task(ignore_result=True)
+def release_letter_deliveries() -> int:
+    """Beat: start letters at their deadline, take back rows dead workers left,
+    and queue the bulk worker on letters with work due."""
+    due = letter_sending.release_due_letters()
+    for letter_id in due:
+        deliver_letter.delay(letter_id)
+    log_result(log, "Released the deliveries of %d letters", len(due))
     return len(due)

@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from campaigns import views
+from campaigns import letter_download, views
 
 app_name = "campaigns"
 
@@ -14,4 +14,10 @@ urlpatterns = [
     ),
     # The member contacts' personal links and the report photos (their own module).
     path("", include("campaigns.contact_urls")),
+    # A compiled letter too large to attach, linked from its email.
+    path(
+        "letters/download/<str:token>/",
+        letter_download.letter_download,
+        name="letter_download",
+    ),
 ]

@@ -61,6 +61,29 @@ SENTENCES = {
     "alert.choose_mission": gettext_lazy(
         "{actor} chose the mission of an organization for the alert “{object}”"
     ),
+    "letter.add_missions": gettext_lazy(
+        "{actor} added {count} mission(s) as targets of the letter “{object}”"
+    ),
+    "letter.test": gettext_lazy("{actor} sent a test of the letter “{object}”"),
+    "letter.deliver": gettext_lazy(
+        "{actor} started delivering the letter “{object}” to {count} target(s)"
+    ),
+    "letter.deadline_missed": gettext_lazy(
+        "The letter “{object}” could not be delivered at its deadline"
+    ),
+    "letter.delivered": gettext_lazy(
+        "The letter “{object}” was delivered: {count} target(s) reached"
+    ),
+    "letter.retry": gettext_lazy(
+        "{actor} sent the letter “{object}” again to a target where it had failed"
+    ),
+    "letter.reply": gettext_lazy("{actor} recorded the answer of a target: “{object}”"),
+    "letter.reply_edit": gettext_lazy(
+        "{actor} changed the answer of a target: “{object}”"
+    ),
+    "statement.close_signing": gettext_lazy(
+        "{actor} closed signing on “{object}” to deliver it"
+    ),
     "contact.unsubscribe": gettext_lazy(
         "A contact of “{object}” stopped action alerts"
     ),

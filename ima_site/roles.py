@@ -24,6 +24,16 @@ EDITOR_PERMISSIONS = [
     "campaigns.view_campaign", "campaigns.view_campaignstatement",
     "campaigns.view_action", "campaigns.view_mission",
     "campaigns.view_alertdelivery",
+    # Letters: editors prepare a letter's delivery, its covers and targets, and
+    # record targets' replies; delivering it is the Publishers'.
+    "campaigns.add_letter", "campaigns.change_letter", "campaigns.view_letter",
+    "campaigns.add_lettercover", "campaigns.change_lettercover",
+    "campaigns.delete_lettercover", "campaigns.view_lettercover",
+    "campaigns.add_lettertarget", "campaigns.change_lettertarget",
+    "campaigns.delete_lettertarget", "campaigns.view_lettertarget",
+    "campaigns.view_lettercompilation", "campaigns.view_letterdelivery",
+    "campaigns.add_targetreply", "campaigns.change_targetreply",
+    "campaigns.view_targetreply", "campaigns.view_letterofconcern",
 ]  # fmt: skip
 PUBLISHER_PERMISSIONS = [
     *EDITOR_PERMISSIONS,
@@ -44,6 +54,10 @@ PUBLISHER_PERMISSIONS = [
     "campaigns.view_pledge", "campaigns.change_pledge", "campaigns.view_reportphoto",
     # Alerts go out to every member: only Publishers send, schedule, pause, cancel.
     "campaigns.send_alert",
+    # Letters go to embassies and ministries: only Publishers deliver them, approve
+    # members' letters of concern, and delete replies.
+    "campaigns.deliver_letter", "campaigns.change_letterofconcern",
+    "campaigns.delete_targetreply",
     # Campaigns, their actions and timelines, and the directory of missions; drafts
     # may be deleted (the admin refuses anything members were alerted about).
     "campaigns.add_campaign", "campaigns.change_campaign", "campaigns.delete_campaign",

@@ -130,6 +130,17 @@ ALERT_RETRY_SECONDS = env.get_int("ALERT_RETRY_SECONDS", 60, minimum=1)
 ALERT_RELEASE_SECONDS = env.get_int("ALERT_RELEASE_SECONDS", 5, minimum=1)
 # Fan-out tasks started per alert: the bulk worker's concurrency.
 ALERT_SENDERS = env.get_int("ALERT_SENDERS", 2, minimum=1)
+# Sign-on letters to their targets (campaigns/letter_delivery.py), on the "bulk" worker.
+# A delivery claimed this long ago by a worker that died is offered again (it may then
+# go twice, never be lost); a letter left compiling this long is compiled again.
+LETTER_STALE_SECONDS = env.get_int("LETTER_STALE_SECONDS", 600, minimum=1)
+# A compiled letter bigger than this goes as a link to an unguessable download page
+# instead of an attachment: many embassies' mail servers refuse large emails.
+LETTER_ATTACHMENT_LIMIT = env.get_int(
+    "LETTER_ATTACHMENT_LIMIT", 5 * 1024 * 1024, minimum=1
+)
+# The biggest PDF an organizer may upload (a target's reply, a letter of concern).
+LETTER_UPLOAD_LIMIT = env.get_int("LETTER_UPLOAD_LIMIT", 10 * 1024 * 1024, minimum=1)
 
 INSTALLED_APPS = [
     # django.contrib.admin, with the organizers' desk as its site.
@@ -261,7 +272,13 @@ CELERY_TIMEZONE = "UTC"
 # Alerts go to a queue of their own with its own worker (`make run` starts both), so
 # a signer's confirmation never waits behind a 10,000-contact fan-out.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"campaigns.tasks.send_alert_deliveries": {"queue": "bulk"}}
+CELERY_TASK_ROUTES = {
+    "campaigns.tasks.send_alert_deliveries": {"queue": "bulk"},
+    # Letters compile and go out on the bulk worker too: never in a web request, and
+    # never in front of a signer's confirmation.
+    "campaigns.tasks.deliver_letter": {"queue": "bulk"},
+    "campaigns.tasks.send_letter_test": {"queue": "bulk"},
+}
 CELERY_BEAT_SCHEDULE = {
     # Every 2 seconds: hand emails waiting in the outbox to the workers. Signing only
     # writes outbox rows, so with Redis away nothing is lost; they go out after.
@@ -310,6 +327,13 @@ CELERY_BEAT_SCHEDULE = {
     # worker left claimed. Fan-out tasks lost with Redis are made good here too.
     "release-alert-deliveries": {
         "task": "campaigns.tasks.release_alert_deliveries",
+        "schedule": float(ALERT_RELEASE_SECONDS),
+    },
+    # Every ALERT_RELEASE_SECONDS too: start the sign-on letters whose deliver_at has
+    # passed, take back deliveries a dead worker left claimed (LETTER_STALE_SECONDS),
+    # and queue the bulk worker on letters with retries due or work lost with Redis.
+    "release-letter-deliveries": {
+        "task": "campaigns.tasks.release_letter_deliveries",
         "schedule": float(ALERT_RELEASE_SECONDS),
     },
 }

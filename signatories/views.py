@@ -22,32 +22,13 @@ from ima_site.clients import client_ip
 from signatories import links, services, worldmap
 from signatories.forms import SignForm, screen_signer
 from signatories.models import Signature
+from signatories.services.counts import hidden_countries
 from statements.models import Statement
 from statements.parts import PagePart, Slot
 from statements.views import render_statement, statement_for_page
 
 LIST_PAGE_SIZE = 100
-# A country with fewer signers than this is "not shown": small numbers can point to
-# people.
-SMALL_COUNT = 5
 COUNT_CACHE_SECONDS = 5
-
-
-def hidden_countries(by_country: dict[str, int]) -> set[str]:
-    """The countries whose count the public does not see.
-
-    Under SMALL_COUNT a count is hidden. With only one such country, the total less
-    the shown counts would give it away, so the smallest shown country is hidden
-    beside it; both then read the same, so which one is small stays unknown.
-    """
-    hidden = {code for code, count in by_country.items() if count < SMALL_COUNT}
-    if len(hidden) == 1:
-        shown = sorted(
-            (count, code) for code, count in by_country.items() if code not in hidden
-        )
-        if shown:
-            hidden.add(shown[0][1])
-    return hidden
 
 
 def public_counts(statement: Statement) -> dict:

@@ -129,3 +129,25 @@ def statement_counts(statement: Statement) -> dict:
         "goal": statement.signature_goal,
         "by_country": by_country,
     }
+
+
+# A country with fewer signers than this is "not shown": small numbers can point to
+# people.
+SMALL_COUNT = 5
+
+
+def hidden_countries(by_country: dict[str, int]) -> set[str]:
+    """The countries whose count the public does not see.
+
+    Under SMALL_COUNT a count is hidden. With only one such country, the total less
+    the shown counts would give it away, so the smallest shown country is hidden
+    beside it; both then read the same, so which one is small stays unknown.
+    """
+    hidden = {code for code, count in by_country.items() if count < SMALL_COUNT}
+    if len(hidden) == 1:
+        shown = sorted(
+            (count, code) for code, count in by_country.items() if code not in hidden
+        )
+        if shown:
+            hidden.add(shown[0][1])
+    return hidden

@@ -277,7 +277,7 @@ def test_a_lone_small_country_is_not_named(client, open_statement):
 def test_no_small_count_can_be_worked_out_from_the_total():
     import random
 
-    from signatories.views import SMALL_COUNT, hidden_countries
+    from signatories.services.counts import SMALL_COUNT, hidden_countries
 
     codes = ["PH", "MY", "ID", "TH", "VN", "HK", "KR", "JP"]
     rng = random.Random(6)
