@@ -3,11 +3,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
-from campaigns import public
+from campaigns import letter_public, public
 from campaigns.models import Mission
 from campaigns.serializers import (
     CampaignDetailSerializer,
     CampaignListSerializer,
+    LetterSerializer,
     MissionFilterSerializer,
     MissionSerializer,
     OrganizationFilterSerializer,
@@ -121,3 +122,44 @@ class OrganizationViewSet(FilteredList):
             .only("name", "acronym", "country", "city", "sector")
             .order_by("country", "name", "id")
         )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            200: LetterSerializer(many=True),
+            401: UNAUTHORIZED,
+            404: PAGE_NOT_FOUND,
+        },
+        summary="Sign-on letters of public statements and their delivery, most "
+        "recently delivered first.",
+    ),
+    retrieve=extend_schema(
+        responses={
+            200: LetterSerializer,
+            401: UNAUTHORIZED,
+            404: error("No letter for a public statement with this slug."),
+        },
+        summary="One sign-on letter's delivery: the targets it went to, when, "
+        "their answers, and the published replies.",
+    ),
+)
+class LetterViewSet(viewsets.ReadOnlyModelViewSet):
+    """What the public may see of a letter's delivery (campaigns.letter_public)."""
+
+    lookup_field = "statement__slug"
+    lookup_url_kwarg = "statement_slug"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    serializer_class = LetterSerializer
+
+    def get_queryset(self):
+        return letter_public.public_letters()
+
+    def get_serializer(self, instance=None, *args, **kwargs):
+        # The serializer reads records, built from the prefetched letters.
+        language = get_language()
+        if kwargs.get("many"):
+            instance = [letter_public.letter_record(x, language) for x in instance]
+        elif instance is not None:
+            instance = letter_public.letter_record(instance, language)
+        return super().get_serializer(instance, *args, **kwargs)

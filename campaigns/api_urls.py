@@ -2,12 +2,18 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from campaigns import api_alerts
-from campaigns.api import CampaignViewSet, MissionViewSet, OrganizationViewSet
+from campaigns.api import (
+    CampaignViewSet,
+    LetterViewSet,
+    MissionViewSet,
+    OrganizationViewSet,
+)
 
 router = SimpleRouter()
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("missions", MissionViewSet, basename="mission")
 router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("letters", LetterViewSet, basename="letter")
 
 urlpatterns = [
     *router.urls,

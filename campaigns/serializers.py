@@ -1,10 +1,12 @@
-"""The public reading API: campaigns, missions and member organizations."""
+"""The public reading API: campaigns, missions, member organizations and the
+delivery of sign-on letters."""
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from campaigns.letter_public import LetterRecord, PublicReply
 from campaigns.models import Action, Campaign, CampaignStatement, Mission
 from campaigns.public import PublicAction, PublicReport, TimelineEntry
 from ima_site.api import PatternValidator, StrictCharField
@@ -192,3 +194,116 @@ class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
         fields = ["id", "name", "acronym", "country", "city", "sector"]
+
+
+def _choice_pattern(name: str, values: list[str], description: str):
+    """A read-only string given as a pattern, not an enum: drf-spectacular would
+    name an enum after its field, and "status" and "kind" already name others."""
+    return extend_schema_field(
+        {
+            "type": "string",
+            "pattern": "^(" + "|".join(values) + ")$",
+            "description": description,
+        }
+    )(type(name, (serializers.CharField,), {}))
+
+
+LetterStatusField = _choice_pattern(
+    "LetterStatusField",
+    ["gathering", "compiling", "delivering", "delivered"],
+    "gathering (signatures), compiling, delivering or delivered.",
+)
+TargetKindField = _choice_pattern(
+    "TargetKindField",
+    ["mission", "authority"],
+    "mission (of the directory) or authority (any other target).",
+)
+ReplyStatusField = _choice_pattern(
+    "ReplyStatusField",
+    ["none", "replied", "refused"],
+    "none (no published answer yet), replied or refused.",
+)
+ReplyKindField = _choice_pattern(
+    "ReplyKindField", ["reply", "refusal"], "reply, or refusal of the letter."
+)
+
+
+class LetterTargetSerializer(serializers.Serializer):
+    """A target the letter went to; never its email address."""
+
+    name = serializers.CharField()
+    kind = TargetKindField()
+    country = serializers.CharField(
+        help_text="A mission's host country (ISO 3166-1 alpha-2); empty otherwise."
+    )
+    city = serializers.CharField(help_text="A mission's city; empty otherwise.")
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    reply = ReplyStatusField()
+    replied_on = serializers.DateField(allow_null=True)
+
+
+class LetterReplySerializer(serializers.Serializer):
+    """A target's answer an organizer published."""
+
+    target = serializers.CharField()
+    kind = ReplyKindField()
+    received_on = serializers.DateField()
+    text = serializers.CharField()
+    attachment = serializers.SerializerMethodField()
+
+    def get_attachment(self, reply: PublicReply) -> str | None:
+        return (
+            settings.SITE_URL + reply.attachment_url if reply.attachment_url else None
+        )
+
+
+class LetterCountsSerializer(serializers.Serializer):
+    targets = serializers.IntegerField(help_text="Targets the letter went to.")
+    missions = serializers.IntegerField()
+    other_targets = serializers.IntegerField(source="others")
+    signatures = serializers.IntegerField(
+        allow_null=True,
+        help_text="The count on the letter as compiled; null before compiling.",
+    )
+
+
+class LetterSerializer(serializers.Serializer):
+    """A sign-on letter's public delivery record. Only targets it went to count;
+    replies only once published; no email address, no signer."""
+
+    statement = serializers.SlugField(source="statement.slug")
+    title = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    status = LetterStatusField(source="letter.status")
+    delivered_at = serializers.DateTimeField(
+        source="letter.delivered_at",
+        allow_null=True,
+        help_text="When delivery finished (the last email went).",
+    )
+    first_delivered_at = serializers.DateTimeField(
+        source="first_sent_at", allow_null=True
+    )
+    counts = serializers.SerializerMethodField()
+    download = serializers.SerializerMethodField(
+        help_text="The letter as delivered (PDF), until retention erases the "
+        "signers' names; null otherwise."
+    )
+    pages = serializers.IntegerField(allow_null=True)
+    targets = LetterTargetSerializer(many=True)
+    replies = LetterReplySerializer(many=True)
+
+    def get_url(self, record: LetterRecord) -> str:
+        return settings.SITE_URL + record.url
+
+    @extend_schema_field(LetterCountsSerializer)
+    def get_counts(self, record: LetterRecord) -> dict:
+        return {
+            "targets": record.missions + record.others,
+            "missions": record.missions,
+            "other_targets": record.others,
+            "signatures": record.signatures,
+        }
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_download(self, record: LetterRecord) -> str | None:
+        return settings.SITE_URL + record.download_url if record.download_url else None

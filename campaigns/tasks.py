@@ -8,7 +8,7 @@ from django.conf import settings
 
 from ima_site.logs import log_result
 
-from . import letter_sending, sending
+from . import letter_retention, letter_sending, sending
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +79,15 @@ def release_letter_deliveries() -> int:
         deliver_letter.delay(letter_id)
     log_result(log, "Released the deliveries of %d letters", len(due))
     return len(due)
+
+
+@shared_task(ignore_result=True)
+def erase_expired_letter_files() -> int:
+    """Beat: delete the compiled letters whose signers' names retention erased.
+
+    Idempotent: an erased compilation keeps its row (the public record of the
+    delivery) and is not touched again.
+    """
+    erased = letter_retention.erase_expired_letter_files()
+    log_result(log, "Erased %d compiled letters", erased)
+    return erased

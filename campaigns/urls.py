@@ -8,6 +8,13 @@ urlpatterns = [
     path("campaigns/", views.campaign_list, name="list"),
     path("campaigns/<slug:slug>/", views.campaign_detail, name="detail"),
     path("campaigns/<slug:slug>/map.svg", views.campaign_map, name="map"),
+    # The public proof of a sign-on letter: the letter as delivered, the replies.
+    path("campaigns/letters/<slug:slug>.pdf", views.letter_pdf, name="letter_pdf"),
+    path(
+        "campaigns/letters/replies/<int:pk>.pdf",
+        views.letter_reply_pdf,
+        name="letter_reply_pdf",
+    ),
     path("members/", views.member_list, name="members"),
     re_path(
         r"^missions/(?P<country>[A-Za-z]{2})/$", views.mission_list, name="missions"

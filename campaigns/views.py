@@ -3,17 +3,17 @@
 from itertools import groupby
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 from django_countries import countries as country_registry
 
-from campaigns import public
-from campaigns.models import Mission
+from campaigns import letter_public, public
+from campaigns.models import Mission, TargetReply
 from signatories import worldmap
 from signatories.models import Organization
 from statements.markdown import render_markdown
@@ -55,8 +55,55 @@ def campaign_detail(request, slug):
                 (item, render_markdown(item.action.instructions)) for item in actions
             ],
             "has_map": any(item.map_points for item in actions),
+            "letters": letter_public.campaign_letter_records(campaign, get_language()),
         },
     )
+
+
+def _pdf_response(field, filename: str) -> FileResponse:
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=filename, content_type="application/pdf"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# never_cache ("private, no-store", among others): the compiled letter holds the
+# signers' names, and its download ends when retention erases them. A copy kept
+# by a shared cache, or by the browser, would outlive that erasure.
+@never_cache
+@require_safe
+def letter_pdf(request, slug):
+    """The compiled letter as delivered, for anyone, until retention erases it."""
+    letter = letter_public.public_letters().filter(statement__slug=slug).first()
+    compilation = letter_public.downloadable(letter) if letter else None
+    if compilation is None:
+        raise Http404(_("This letter cannot be downloaded."))
+    return _pdf_response(compilation.pdf, f"letter-{slug}.pdf")
+
+
+# Not cached either: an organizer may take a reply off the pages.
+@never_cache
+@require_safe
+def letter_reply_pdf(request, pk):
+    """A published reply's attachment, from a target the letter went to."""
+    reply = (
+        TargetReply.objects.filter(
+            pk=pk,
+            published=True,
+            target__delivery__status=letter_public.SENT,
+            target__letter__in=letter_public.public_letters(),
+        )
+        .exclude(attachment="")
+        .first()
+    )
+    if reply is None:
+        raise Http404(_("No such reply."))
+    return _pdf_response(reply.attachment, f"reply-{pk}.pdf")
 
 
 @require_safe

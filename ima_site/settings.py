@@ -303,6 +303,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "signatories.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=10),
     },
+    # Nightly at 03:20 UTC, after retention: the public download of a delivered
+    # letter ends when retention has erased its signers' names.
+    "erase-expired-letter-files": {
+        "task": "campaigns.tasks.erase_expired_letter_files",
+        "schedule": crontab(hour=3, minute=20),
+    },
     # Nightly at 03:40 UTC: delete finished outbox rows (every signing writes one,
     # a bot's too, so the table would otherwise grow without end).
     "prune-outbox": {
