@@ -48,8 +48,14 @@ def may_deliver(user) -> bool:
 
 
 def may_test(user) -> bool:
+    # A test copy names the signatories: only those who may read the signatures
+    # (Publishers) get one, never an Editor, who may not.
     return user is not None and (
-        user.has_perm(DELIVER) or user.has_perm("campaigns.change_letter")
+        user.has_perm(DELIVER)
+        or (
+            user.has_perm("campaigns.change_letter")
+            and user.has_perm("signatories.view_signature")
+        )
     )
 
 

@@ -741,12 +741,15 @@ def pdf_bytes_of(recorded: TargetReply) -> bytes:
 
 
 @pytest.mark.django_db
-def test_an_editor_cannot_deliver_or_retry_but_may_test(letter_editor, media):
+def test_an_editor_can_neither_deliver_nor_get_a_test_copy_naming_signers(
+    letter_editor, media
+):
     letter = make_letter(missions=1)
     with pytest.raises(PermissionDenied):
         letter_delivery.start_delivery(letter=letter, by=letter_editor)
-    letter_delivery.start_delivery(letter=letter, by=letter_editor, test=True)
-    assert AuditEntry.objects.filter(action="letter.test").exists()
+    with pytest.raises(PermissionDenied):
+        letter_delivery.start_delivery(letter=letter, by=letter_editor, test=True)
+    assert not AuditEntry.objects.filter(action="letter.test").exists()
     assert Letter.objects.get(pk=letter.pk).status == Letter.Status.GATHERING
 
 
