@@ -6,7 +6,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
-from campaigns import admin_alerts, admin_letters, admin_reports  # noqa: F401
+from campaigns import (  # noqa: F401
+    admin_alerts,
+    admin_concern,
+    admin_letters,
+    admin_reports,
+)
 from campaigns.admin_forms import ActionForm, CampaignForm, MissionForm
 from campaigns.models import Action, AlertDelivery, Campaign, CampaignStatement, Mission
 

@@ -44,6 +44,8 @@ class Audience:
     sectors: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     members_only: bool = True
+    # A reminder: less the organizations that sent their letter of concern.
+    only_without_letter: bool = False
 
 
 def text_problem(text: str, *, one_line: bool) -> str:
@@ -131,6 +133,7 @@ def create_alert(
             sectors=_unique(audience.sectors),
             languages=_unique(code.lower() for code in audience.languages),
             members_only=audience.members_only,
+            only_without_letter=audience.only_without_letter,
             created_by=by if by is not None and by.is_authenticated else None,
         )
         AlertVersion.objects.bulk_create(

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns import api_alerts
+from campaigns import api_alerts, api_letters
 from campaigns.api import (
     CampaignViewSet,
     LetterViewSet,
@@ -30,5 +30,21 @@ urlpatterns = [
     ),
     path(
         "alerts/<int:id>/send/", api_alerts.AlertSend.as_view(), name="api-alert-send"
+    ),
+    # The organizers' side of letters (campaigns/api_letters.py).
+    path(
+        "letters/<slug:slug>/targets/",
+        api_letters.LetterTargets.as_view(),
+        name="api-letter-targets",
+    ),
+    path(
+        "letters/<slug:slug>/deliver/",
+        api_letters.LetterDeliver.as_view(),
+        name="api-letter-deliver",
+    ),
+    path(
+        "letters/<slug:slug>/replies/",
+        api_letters.LetterReplies.as_view(),
+        name="api-letter-replies",
     ),
 ]

@@ -9,7 +9,7 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the email renderers: an outbox worker renders a row of these
         # kinds without ever importing the views that queue them.
-        from campaigns import contact_emails  # noqa: F401
+        from campaigns import concern_link, contact_emails  # noqa: F401
         from campaigns.letter_public import letter_delivery_part
         from statements.views import STATEMENT_PAGE_PARTS
 

@@ -6,7 +6,7 @@ in the "campaigns" namespace (campaigns:contact_pledge, campaigns:report_photo).
 
 from django.urls import path
 
-from campaigns import contact_views
+from campaigns import concern_views, contact_views
 
 urlpatterns = [
     path("c/pledge/<str:token>/", contact_views.pledge, name="contact_pledge"),
@@ -20,6 +20,12 @@ urlpatterns = [
         "c/pledge/<str:token>/photos/<int:photo_id>/remove/",
         contact_views.remove_photo,
         name="contact_remove_photo",
+    ),
+    path("c/letter/<str:token>/", concern_views.concern, name="contact_concern"),
+    path(
+        "c/letter/<str:token>/letter.pdf",
+        concern_views.concern_pdf,
+        name="contact_concern_pdf",
     ),
     path("c/details/<str:token>/", contact_views.details, name="contact_details"),
     # The link mailed to a contact's new address, to confirm it.

@@ -135,6 +135,8 @@ _NONCE = secrets.token_hex(8)
 ORGANIZATION = f"imapart{_NONCE}organization"
 PLEDGE = f"imapart{_NONCE}pledge/x"
 PLEDGE_ENCODED = quote(PLEDGE, safe="")
+LETTER = f"imapart{_NONCE}letter/x"
+LETTER_ENCODED = quote(LETTER, safe="")
 DETAILS = f"imapart{_NONCE}details"
 UNSUBSCRIBE = f"imapart{_NONCE}unsubscribe"
 BODY_TEXT = f"imapart{_NONCE}bodytext"
@@ -142,7 +144,15 @@ BODY_HTML = f"imapart{_NONCE}bodyhtml"
 _PERSONAL = re.compile(
     "|".join(
         re.escape(marker)
-        for marker in (ORGANIZATION, PLEDGE, PLEDGE_ENCODED, DETAILS, UNSUBSCRIBE)
+        for marker in (
+            ORGANIZATION,
+            PLEDGE,
+            PLEDGE_ENCODED,
+            LETTER,
+            LETTER_ENCODED,
+            DETAILS,
+            UNSUBSCRIBE,
+        )  # fmt: skip
     )
 )
 # Links made of these are the same escaped, sanitized or not: they can fill a
@@ -185,30 +195,38 @@ class AlertRenderer:
         language = delivery.language or content.original
         version = content.version(language)
         pledge_url = contact_url(contact, "pledge", action)
+        # The letter link only where the action asks for a letter of concern.
+        letter_url = (
+            contact_url(contact, "concern", action)
+            if action.kind == Action.Kind.LETTER_OF_CONCERN
+            else ""
+        )
         details_url = contact_url(contact, "details")
         unsubscribe_url = contact_url(contact, "unsubscribe")
         fillable = all(
             _FILLABLE_URL.fullmatch(url)
-            for url in (pledge_url, details_url, unsubscribe_url)
-        )
+            for url in (pledge_url, letter_url or "http://x", details_url,
+                        unsubscribe_url)
+        )  # fmt: skip
         with translation.override(language):
             values = placeholder_values(
                 organization=delivery.organization,
                 mission=delivery.mission,
                 action=action,
                 pledge_url=PLEDGE if fillable else pledge_url,
+                letter_url=(LETTER if fillable and letter_url else letter_url),
                 language=language,
             )
             if fillable:
                 text, html = self._filled(
-                    delivery, language, version, values, pledge_url, details_url,
-                    unsubscribe_url,
+                    delivery, language, version, values, pledge_url, letter_url,
+                    details_url, unsubscribe_url,
                 )  # fmt: skip
             else:
                 body_text, body_html = render_alert_body(version["body"], values)
                 text, html = self._frame_of(
                     delivery, language, version, values, body_text, body_html,
-                    pledge_url, details_url, unsubscribe_url,
+                    pledge_url, letter_url, details_url, unsubscribe_url,
                 )  # fmt: skip
         address = to if to is not None else decrypt(contact.email_encrypted)
         if not address:
@@ -232,8 +250,8 @@ class AlertRenderer:
         )
 
     def _filled(
-        self, delivery, language, version, values, pledge_url, details_url,
-        unsubscribe_url,
+        self, delivery, language, version, values, pledge_url, letter_url,
+        details_url, unsubscribe_url,
     ) -> tuple[str, str]:  # fmt: skip
         # The body differs per organization (its name is a placeholder), the frame
         # per mission and language; the links differ per contact.
@@ -257,6 +275,7 @@ class AlertRenderer:
                 BODY_TEXT,
                 BODY_HTML,
                 PLEDGE,
+                LETTER if letter_url else "",
                 DETAILS,
                 UNSUBSCRIBE,
             ),  # fmt: skip
@@ -266,6 +285,8 @@ class AlertRenderer:
             ORGANIZATION: organization,
             PLEDGE: pledge_url,
             PLEDGE_ENCODED: quote(pledge_url, safe=""),
+            LETTER: letter_url,
+            LETTER_ENCODED: quote(letter_url, safe=""),
             DETAILS: details_url,
             UNSUBSCRIBE: unsubscribe_url,
         }
@@ -280,7 +301,7 @@ class AlertRenderer:
 
     def _frame_of(
         self, delivery, language, version, values, body_text, body_html,
-        pledge_url, details_url, unsubscribe_url,
+        pledge_url, letter_url, details_url, unsubscribe_url,
     ) -> tuple[str, str]:  # fmt: skip
         instructions_text, instructions_html = self.content.instructions
         context = {
@@ -294,6 +315,7 @@ class AlertRenderer:
             "mission_abroad": delivery.mission_abroad,
             "at_place": self.content.action.where == Action.Where.PLACE,
             "pledge_url": pledge_url,
+            "letter_url": letter_url,
             "details_url": details_url,
             "unsubscribe_url": unsubscribe_url,
             "site_name": settings.SITE_NAME,

@@ -138,6 +138,67 @@ def add_mission_targets(*, letter: Letter, country: str | None = None, by) -> in
     return added
 
 
+def add_target(
+    *,
+    letter: Letter,
+    by,
+    mission: Mission | None = None,
+    name: str = "",
+    email: str = "",
+    language: str = "",
+) -> LetterTarget:
+    """Add one target: a mission of the directory (its name and address) or
+    another authority by name and address. The letter's lock makes the repeat
+    check exact; the table's unique constraints stand behind it."""
+    _require(
+        by,
+        by is not None and by.has_perm("campaigns.add_lettertarget"),
+        _("You may not add targets to letters."),
+    )
+    if mission is not None:
+        if not mission.email:
+            raise LetterError(
+                _("%(mission)s has no email address in the directory.")
+                % {"mission": mission.name}
+            )
+        name, email = name or mission.name, mission.email
+    if not name.strip():
+        raise LetterError(_("Name the target."))
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise LetterError(
+            _("%(email)s is not an email address.") % {"email": email}
+        ) from None
+    with transaction.atomic():
+        letter = Letter.objects.select_for_update().get(pk=letter.pk)
+        if letter.status != Letter.Status.GATHERING:
+            raise LetterError(
+                _("Delivery has started: the targets cannot change any more.")
+            )
+        repeat = Q(email__iexact=email)
+        if mission is not None:
+            repeat |= Q(mission=mission)
+        if letter.targets.filter(repeat).exists():
+            raise LetterError(
+                _("%(email)s is already a target of this letter.") % {"email": email}
+            )
+        target = LetterTarget.objects.create(
+            letter=letter,
+            mission=mission,
+            name=name.strip(),
+            email=email,
+            language=language,
+        )
+        record_audit_entry(
+            actor=by,
+            action="letter.add_target",
+            obj=letter,
+            details={"target": target.name, "mission": mission.pk if mission else None},
+        )
+    return target
+
+
 # --- Starting ------------------------------------------------------------------
 
 

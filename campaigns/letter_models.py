@@ -321,6 +321,8 @@ class LetterOfConcern(ClaimedSend):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    # Shown to the member on their page when the letter is not approved.
+    refusal_note = models.TextField(_("why it is not approved"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

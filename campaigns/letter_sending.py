@@ -239,24 +239,30 @@ def _mark(delivery: LetterDelivery, **fields) -> None:
 def _failed(
     delivery: LetterDelivery, error: Exception, *, permanent: bool = False
 ) -> None:
-    retry = not permanent and is_transient(error) and delivery.attempts < MAX_ATTEMPTS
+    record_failure(
+        delivery, error, permanent=permanent, mark=_mark, what="Letter delivery"
+    )
+
+
+def record_failure(row, error: Exception, *, permanent: bool, mark, what: str) -> None:
+    """After a failed attempt on a claimed row (a ClaimedSend): queued again with a
+    doubling delay if the error is transient and attempts remain, else failed.
+    `mark(row, **fields)` writes only if the row is still this worker's."""
+    retry = not permanent and is_transient(error) and row.attempts < MAX_ATTEMPTS
     text = describe(error)
     log.warning(
-        "Letter delivery %s failed (%s): %s",
-        delivery.pk,
-        "retry" if retry else "final",
-        text,
+        "%s %s failed (%s): %s", what, row.pk, "retry" if retry else "final", text
     )
     if retry:
-        delay = timedelta(seconds=RETRY_SECONDS * 2 ** max(delivery.attempts - 1, 0))
-        _mark(
-            delivery,
+        delay = timedelta(seconds=RETRY_SECONDS * 2 ** max(row.attempts - 1, 0))
+        mark(
+            row,
             status=Status.QUEUED,
             next_attempt_at=timezone.now() + delay,
             last_error=text,
         )
     else:
-        _mark(delivery, status=Status.FAILED, last_error=text)
+        mark(row, status=Status.FAILED, last_error=text)
 
 
 def finish_if_done(*, letter_id: int) -> bool:

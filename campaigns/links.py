@@ -31,6 +31,7 @@ from signatories.services.contacts import PENDING_EMAIL_LIFETIME
 
 PURPOSES = (
     "pledge",
+    "concern",
     "details",
     "unsubscribe",
     "unsubscribe_one_click",
@@ -39,6 +40,7 @@ PURPOSES = (
 # The view each purpose's link opens.
 URL_NAMES = {
     "pledge": "campaigns:contact_pledge",
+    "concern": "campaigns:contact_concern",
     "details": "campaigns:contact_details",
     "unsubscribe": "campaigns:contact_unsubscribe",
     "unsubscribe_one_click": "campaigns:contact_unsubscribe_one_click",
@@ -48,6 +50,7 @@ URL_NAMES = {
 # action: reports come in during the weeks after it (REPORT_WEEKS), not later.
 LIFETIMES = {
     "pledge": timedelta(days=400),
+    "concern": timedelta(days=400),
     "details": timedelta(days=365),
     "unsubscribe": timedelta(days=365),
     "unsubscribe_one_click": timedelta(days=365),
@@ -56,6 +59,8 @@ LIFETIMES = {
     "confirm_email": PENDING_EMAIL_LIFETIME,
 }
 REPORT_WEEKS = 8
+# Links that name an action: pledging on it, writing its letter of concern.
+ACTION_PURPOSES = {"pledge", "concern"}
 
 
 def _fernet(purpose: str) -> MultiFernet:
@@ -130,8 +135,10 @@ def pending_change(contact: Contact) -> str:
 def make_token(contact: Contact, purpose: str, action: Action | None = None) -> str:
     if purpose not in PURPOSES:
         raise ValueError(f"Unknown link purpose {purpose!r}.")
-    if (purpose == "pledge") != (action is not None):
-        raise ValueError("A pledge link names an action; the other links do not.")
+    if (purpose in ACTION_PURPOSES) != (action is not None):
+        raise ValueError(
+            "Pledge and letter links name an action; the other links do not."
+        )
     if purpose == "confirm_email":
         bound = pending_change(contact)
         if not bound:
@@ -228,7 +235,7 @@ def read_contact_token(
         if not current or not secrets.compare_digest(current, bound):
             return None
         return contact, None
-    if purpose != "pledge":
+    if purpose not in ACTION_PURPOSES:
         return (contact, None) if bound == "" else None
     if not (bound.isascii() and bound.isdigit()):
         return None

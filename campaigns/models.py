@@ -271,6 +271,11 @@ class Alert(models.Model):
         blank=True,
     )  # fmt: skip
     members_only = models.BooleanField(_("members only"), default=True)
+    # A reminder: the audience less the organizations whose letter of concern for
+    # the action is sent or waiting for approval.
+    only_without_letter = models.BooleanField(
+        _("only those who have not sent their letter of concern"), default=False
+    )
     # When to send: at one moment, or at a local wall-clock time in each recipient
     # organization's own time zone on a date.
     send_at = models.DateTimeField(_("send at"), null=True, blank=True)

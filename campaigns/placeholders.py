@@ -43,6 +43,10 @@ PLACEHOLDERS: dict[str, str | Promise] = {
     "time": _("The action's start and end, local time: 10:00–12:00 local time."),
     "time_zone": _("The zone those times are in: Europe/London."),
     "pledge_link": _("The recipient's personal link to pledge and report back."),
+    "letter_link": _(
+        "The recipient's personal link to write and send their letter of concern "
+        "(for an action of that kind; empty for others)."
+    ),
 }
 
 # `{{` and `}}` first, so that `{{name}}` is the literal text `{name}`.
@@ -147,8 +151,9 @@ def _template(markdown_text: str) -> tuple[str, tuple[tuple[bool, str], ...]]:
 
 
 def placeholder_values(
-    *, organization, mission, action, pledge_url: str, language: str
-) -> dict[str, str]:
+    *, organization, mission, action, pledge_url: str, language: str,
+    letter_url: str = "",
+) -> dict[str, str]:  # fmt: skip
     """The value of every placeholder for one recipient, as plain text."""
     place = _place(action, mission)
     day, when = format_action_window(
@@ -170,6 +175,7 @@ def placeholder_values(
             action, mission, time_zone=getattr(organization, "time_zone", "") or None
         ),
         "pledge_link": pledge_url,
+        "letter_link": letter_url,
     }
 
 

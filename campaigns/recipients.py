@@ -34,7 +34,7 @@ from django.db.models import Q
 
 from signatories.models import Contact
 
-from .models import Action, Mission, MissionChoice
+from .models import Action, LetterOfConcern, Mission, MissionChoice
 
 BOUNCING_AFTER = 3
 
@@ -186,6 +186,10 @@ def nearest_missions(
     }
 
 
+# Letters of concern that count as sent for a reminder.
+SENT_OR_WAITING = ["submitted", "approved"]
+
+
 def _any_of(field: str, values: Iterable[str]) -> Q:
     condition = Q()
     for value in values:
@@ -207,6 +211,12 @@ def _audience_filter(alert) -> Q:
         for code in alert.languages:
             languages.update(LANGUAGE_ALIASES.get(code.lower(), (code.lower(),)))
         condition &= _any_of("language", sorted(languages))
+    if alert.only_without_letter:
+        condition &= ~Q(
+            organization_id__in=LetterOfConcern.objects.filter(
+                action_id=alert.action_id, stage__in=SENT_OR_WAITING
+            ).values("organization_id")
+        )
     return condition
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from ima_site.logs import log_result
 
-from . import letter_retention, letter_sending, sending
+from . import concern_sending, letter_retention, letter_sending, sending
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,22 @@ def release_letter_deliveries() -> int:
     due = letter_sending.release_due_letters()
     for letter_id in due:
         deliver_letter.delay(letter_id)
-    log_result(log, "Released the deliveries of %d letters", len(due))
-    return len(due)
+    concerns = concern_sending.release_due_concerns()
+    for concern_id in concerns:
+        send_letter_of_concern.delay(concern_id)
+    released = len(due) + len(concerns)
+    log_result(log, "Released %d letters and letters of concern", released)
+    return released
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def send_letter_of_concern(concern_id: int) -> bool:
+    """Send an approved letter of concern to its mission, the member in copy.
+
+    Idempotent: the row is claimed before sending and left alone once sent,
+    being sent or failed; a redelivered task finds nothing to do.
+    """
+    return concern_sending.send_concern(concern_id)
 
 
 @shared_task(ignore_result=True)

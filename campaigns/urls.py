@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from campaigns import letter_download, views
+from campaigns import concern_link, letter_download, views
 
 app_name = "campaigns"
 
@@ -8,6 +8,17 @@ urlpatterns = [
     path("campaigns/", views.campaign_list, name="list"),
     path("campaigns/<slug:slug>/", views.campaign_detail, name="detail"),
     path("campaigns/<slug:slug>/map.svg", views.campaign_map, name="map"),
+    # Members ask for their letter-of-concern link by email.
+    path(
+        "campaigns/<slug:slug>/letter-link/",
+        concern_link.request_link,
+        name="concern_link",
+    ),
+    path(
+        "campaigns/<slug:slug>/letter-link/sent/",
+        concern_link.link_sent,
+        name="concern_link_sent",
+    ),
     # The public proof of a sign-on letter: the letter as delivered, the replies.
     path("campaigns/letters/<slug:slug>.pdf", views.letter_pdf, name="letter_pdf"),
     path(

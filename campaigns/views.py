@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 from django_countries import countries as country_registry
 
 from campaigns import letter_public, public
+from campaigns.concern_link import LinkForm
 from campaigns.models import Mission, TargetReply
 from signatories import worldmap
 from signatories.models import Organization
@@ -56,6 +57,7 @@ def campaign_detail(request, slug):
             ],
             "has_map": any(item.map_points for item in actions),
             "letters": letter_public.campaign_letter_records(campaign, get_language()),
+            "link_form": LinkForm(),
         },
     )
 

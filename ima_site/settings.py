@@ -278,6 +278,7 @@ CELERY_TASK_ROUTES = {
     # never in front of a signer's confirmation.
     "campaigns.tasks.deliver_letter": {"queue": "bulk"},
     "campaigns.tasks.send_letter_test": {"queue": "bulk"},
+    "campaigns.tasks.send_letter_of_concern": {"queue": "bulk"},
 }
 CELERY_BEAT_SCHEDULE = {
     # Every 2 seconds: hand emails waiting in the outbox to the workers. Signing only

@@ -10,8 +10,9 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from campaigns.models import Action, Alert, AlertVersion, Campaign, Mission
-from ima_site.crypto import encrypt, keyed_hash
+from ima_site.crypto import encrypt
 from signatories.models import Contact, Organization
+from signatories.services.contacts import contact_email_hash
 from tests.factories import make_user
 from tests.smtp_sink import Inbox, SmtpSink
 
@@ -54,10 +55,10 @@ def make_action(**fields) -> Action:
             time_zone=zone,
         )
     fields.setdefault("instructions", "Bring banners. *No* violence.")
+    fields.setdefault("kind", Action.Kind.PROTEST)
     return Action.objects.create(
         campaign=campaign,
         slug="day-of-action",
-        kind=Action.Kind.PROTEST,
         title="Day of action at the embassies",
         date=date(2026, 12, 10),
         starts=time(10, 0),
@@ -89,7 +90,7 @@ def make_contacts(count: int, *, per_organization: int = 10) -> list[Contact]:
         Contact(
             organization=organizations[(n - first) // per_organization],
             name=f"Contact {n}",
-            email_hash=keyed_hash("contact", contact_email(n)),
+            email_hash=contact_email_hash(contact_email(n)),
             email_encrypted=encrypt(contact_email(n)),
             language="en",
         )
@@ -166,3 +167,20 @@ def sink(settings):
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
         yield server
+
+
+@pytest.fixture
+def organizer(db):
+    """A Publisher with an email address, who delivers letters."""
+    user = make_user("letter-publisher", groups=["Publishers"])
+    user.email = "organizer@secretariat.example.org"
+    user.save()
+    return user
+
+
+@pytest.fixture
+def letter_editor(db):
+    user = make_user("letter-editor", groups=["Editors"])
+    user.email = "editor@secretariat.example.org"
+    user.save()
+    return user

@@ -4,28 +4,18 @@ deliveries retried; the download link of a large letter; targets' answers."""
 
 from __future__ import annotations
 
-import io
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import date, timedelta
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from campaigns import letter_delivery, letter_sending
 from campaigns.models import (
-    Campaign,
     Letter,
     LetterCompilation,
     LetterCover,
@@ -34,70 +24,19 @@ from campaigns.models import (
     Mission,
     TargetReply,
 )
-from ima_site import audit_text, localdev
-from ima_site.celery import app
+from ima_site import audit_text
 from ima_site.models import AuditEntry
 from statements.models import Statement
 from tests.campaigns.conftest import ScriptedInbox
-from tests.factories import make_statement, make_user
-from tests.signatories.test_redis_outage import PrivateRedis, wait_for
-from tests.smtp_sink import SmtpSink
-
-SUBJECT = "Open letter: stop the raids on migrant workers"
-COVER = "Excellency,\n\nPlease find attached our open letter."
-
-
-def target_email(number: int) -> str:
-    return f"mission{number}@missions.example.org"
-
-
-def make_letter(*, missions: int = 3, slug: str = "stop-the-raids") -> Letter:
-    """A sign-on letter on a campaign against Malaysia, with an English cover and
-    `missions` missions of Malaysia (each with an email) as its targets."""
-    statement = make_statement(
-        slug=slug,
-        kind=Statement.Kind.SIGN_ON_LETTER,
-        accepts_signatures=True,
-        addressees="To the Government of Malaysia",
-    )
-    campaign = Campaign.objects.create(
-        slug=f"{slug}-campaign",
-        title="Stop Ops Mega",
-        target_country="MY",
-        status=Campaign.Status.ACTIVE,
-    )
-    for number in range(missions):
-        Mission.objects.create(
-            represented_country="MY",
-            host_country="PH",
-            city=f"City {number}",
-            kind=Mission.Kind.EMBASSY,
-            name=f"Embassy of Malaysia {number:03d}",
-            email=target_email(number),
-            time_zone="Asia/Manila",
-        )
-    letter = Letter.objects.create(statement=statement, campaign=campaign)
-    LetterCover.objects.create(
-        letter=letter, language="en", subject=SUBJECT, text=COVER
-    )
-    letter_delivery.add_mission_targets(letter=letter, by=None)
-    return letter
-
-
-def pdf_bytes(*, javascript: bool = False) -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(200, 200)
-    if javascript:
-        action = DictionaryObject(
-            {
-                NameObject("/S"): NameObject("/JavaScript"),
-                NameObject("/JS"): TextStringObject("app.alert('hi')"),
-            }
-        )
-        writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+from tests.campaigns.letters import (
+    SUBJECT,
+    make_letter,
+    pdf_bytes,
+    target_email,
+)
+from tests.campaigns.processes import running_site
+from tests.factories import make_user
+from tests.signatories.test_redis_outage import wait_for
 
 
 def attachments(message) -> list:
@@ -122,23 +61,6 @@ def delivered(letter: Letter) -> bool:
     return Letter.objects.get(pk=letter.pk).status == Letter.Status.DELIVERED
 
 
-@pytest.fixture
-def organizer(db):
-    """A Publisher with an email address, who delivers letters."""
-    user = make_user("letter-publisher", groups=["Publishers"])
-    user.email = "organizer@secretariat.example.org"
-    user.save()
-    return user
-
-
-@pytest.fixture
-def letter_editor(db):
-    user = make_user("letter-editor", groups=["Editors"])
-    user.email = "editor@secretariat.example.org"
-    user.save()
-    return user
-
-
 # --- With the site's processes: a private Redis, the bulk worker, beat -----------
 
 
@@ -157,84 +79,13 @@ class SlowInbox(ScriptedInbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-class Site:
-    """The workers and beat as processes (as `make run` starts them), on a
-    private Redis, mail to the sink, stale rows taken back after seconds."""
-
-    def __init__(self, tmp_path, smtp_url: str, redis: PrivateRedis):
-        database = connection.settings_dict
-        self.tmp_path = tmp_path
-        self.redis = redis
-        self.env = {
-            **os.environ,
-            "REDIS_URL": redis.url,
-            "EMAIL_URL": smtp_url,
-            "DATABASE_URL": (
-                f"postgres://{database['USER']}:{database['PASSWORD']}"
-                f"@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-            ),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "LETTER_STALE_SECONDS": "3",
-            "ALERT_RELEASE_SECONDS": "1",
-        }
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str) -> None:
-        if name == "beat":
-            command = [
-                sys.executable, "-m", "celery", "-A", "ima_site", "beat",
-                "--loglevel", "WARNING",
-                "--schedule", str(self.tmp_path / "beat-schedule"),
-            ]  # fmt: skip
-        else:
-            command = localdev.worker_command(name)
-            command[command.index("INFO")] = "WARNING"
-        # A session of its own: a kill reaches the worker's pool processes too.
-        self.processes[name] = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=self.env, start_new_session=True
-        )
-
-    def kill(self, name: str) -> None:
-        process = self.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for name in list(self.processes):
-            process = self.processes.pop(name)
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
 @pytest.fixture
 def site(tmp_path, settings):
-    """Yields (site, sink); this process publishes to the private Redis too."""
+    """Yields (site, sink)."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    previous = app.conf.broker_url
-    app.conf.broker_url = redis.url
-    # The app keeps its broker connections: forget them so the new URL is used.
-    app._pool = None
-    app.amqp._producer_pool = None
-    server = SmtpSink()
-    server.inbox = server.controller.handler = ScriptedInbox()
-    with server:
-        site = Site(tmp_path, server.url, redis)
-        for name in ("bulk", "default", "beat"):
-            site.start(name)
-        try:
-            yield site, server
-        finally:
-            site.stop_all()
-            redis.stop()
-            app.conf.broker_url = previous
-            app._pool = None
-            app.amqp._producer_pool = None
+    env = {"LETTER_STALE_SECONDS": "3", "ALERT_RELEASE_SECONDS": "1"}
+    with running_site(tmp_path, env) as running:
+        yield running
 
 
 @pytest.mark.django_db(transaction=True)

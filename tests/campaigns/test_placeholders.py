@@ -14,6 +14,7 @@ from campaigns.placeholders import (
 )
 
 PLEDGE = "https://ima.example.org/p/abc123/"
+LETTER = "https://ima.example.org/c/letter/def456/"
 
 
 def organization(name="Migrante UK", zone="Europe/London"):
@@ -57,6 +58,7 @@ def values_for(org=None, place=None, act=None, language="en"):
         mission=place if place is not None else mission(),
         action=act or action(),
         pledge_url=PLEDGE,
+        letter_url=LETTER,
         language=language,
     )
 
@@ -78,6 +80,7 @@ def test_every_documented_placeholder_has_a_value_for_a_recipient():
     assert values["time"] == "10:00–12:00 local time"
     assert values["time_zone"] == "Europe/London"
     assert values["pledge_link"] == PLEDGE
+    assert values["letter_link"] == LETTER
 
 
 def test_each_placeholder_lands_in_the_text_and_the_html():
