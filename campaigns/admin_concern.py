@@ -90,9 +90,11 @@ class LetterOfConcernAdmin(admin.ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
         extra_context = {
             **(extra_context or {}),
             "may_review": request.user.has_perm(concern.REVIEW),
+            "version": concern.concern_version(obj) if obj is not None else "",
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -125,7 +127,9 @@ class LetterOfConcernAdmin(admin.ModelAdmin):
         return self._review(
             request,
             object_id,
-            lambda obj: concern.approve_concern(concern=obj, by=request.user),
+            lambda obj: concern.approve_concern(
+                concern=obj, by=request.user, version=request.POST.get("version", "")
+            ),
             _("Approved: the letter goes to the mission now, the member in copy."),
         )
 

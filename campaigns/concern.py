@@ -10,6 +10,7 @@ or refused (the member edits it and submits again). Once approved it is fixed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -166,8 +167,26 @@ def _require_review(by) -> None:
         raise PermissionDenied(_("Only Publishers approve letters of concern."))
 
 
-def approve_concern(*, concern: LetterOfConcern, by) -> LetterOfConcern:
-    """Approve a submitted letter and queue it for the bulk worker."""
+def concern_version(concern: LetterOfConcern) -> str:
+    """A fingerprint of the letter as submitted: the approval page sends it back,
+    so that a letter the member changed while it was being read is not approved
+    unread."""
+    text = "|".join(
+        (
+            concern.stage,
+            concern.text,
+            concern.pdf.name or "",
+            concern.submitted_at.isoformat() if concern.submitted_at else "",
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def approve_concern(
+    *, concern: LetterOfConcern, by, version: str | None = None
+) -> LetterOfConcern:
+    """Approve a submitted letter and queue it for the bulk worker; with version
+    (concern_version as the organizer read it), only if it has not changed."""
     _require_review(by)
     now = timezone.now()
     with transaction.atomic():
@@ -178,6 +197,10 @@ def approve_concern(*, concern: LetterOfConcern, by) -> LetterOfConcern:
         )
         if concern.stage != Stage.SUBMITTED:
             raise ConcernError(_("Only a letter waiting for approval can be approved."))
+        if version is not None and version != concern_version(concern):
+            raise ConcernError(
+                _("The member changed the letter while you read it: read it again.")
+            )
         if concern.mission is None or not concern.mission.email:
             raise ConcernError(_("The mission has no email address: add one first."))
         concern.stage = Stage.APPROVED

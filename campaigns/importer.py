@@ -41,7 +41,7 @@ CAMPAIGN_FIELDS = {
     "hashtag", "status", "starts_on", "ends_on", "demands", "statements", "actions",
 }  # fmt: skip
 ACTION_FIELDS = {"slug", "kind", "title", "date", "starts", "ends", "at",
-                 "instructions"}  # fmt: skip
+                 "instructions", "letter_template"}  # fmt: skip
 PLACE_FIELDS = {"name", "address", "city", "country", "latitude", "longitude",
                 "time_zone"}  # fmt: skip
 WALL_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -230,6 +230,7 @@ def _clean_action(item: Any, where: str) -> dict[str, Any]:
             "starts": _wall_clock(item, "starts", required=True),
             "ends": _wall_clock(item, "ends", required=False),
             "instructions": text_field(item, "instructions", 20000),
+            "letter_template": text_field(item, "letter_template", 20000),
         }
         kind = text_field(item, "kind", 20, required=True)
         if kind not in Action.Kind.values:

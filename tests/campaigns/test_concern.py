@@ -287,3 +287,35 @@ def test_a_bad_address_is_refused_naming_it(client, action):
     answer = client.post(url, {"email": "not an address"})
     assert answer.status_code == 400
     assert "valid email" in answer.content.decode()
+
+
+def test_a_letter_changed_while_it_was_read_is_not_approved(
+    client, action, contact, organizer
+):
+    url = page(contact, action)
+    submit(client, url, text="First text.")
+    letter = LetterOfConcern.objects.get()
+    client.force_login(organizer)
+    change = f"/admin/campaigns/letterofconcern/{letter.pk}/change/"
+    html = client.get(change).content.decode()
+    assert "First text." in html
+    read = re.search(r'name="version" value="([0-9a-f]+)"', html).group(1)
+    # Meanwhile the member changes it.
+    concern.save_concern(
+        contact=contact, action=action, text="Second text.", submit=True
+    )
+    answer = client.post(
+        f"/admin/campaigns/letterofconcern/{letter.pk}/approve/",
+        {"version": read},
+        follow=True,
+    )
+    assert "changed the letter while you read it" in answer.content.decode()
+    assert LetterOfConcern.objects.get().stage == "submitted"
+    # Read again, it is approved.
+    html = client.get(change).content.decode()
+    read = re.search(r'name="version" value="([0-9a-f]+)"', html).group(1)
+    client.post(
+        f"/admin/campaigns/letterofconcern/{letter.pk}/approve/", {"version": read}
+    )
+    assert LetterOfConcern.objects.get().stage == "approved"
+    assert AuditEntry.objects.filter(action="concern.approve").count() == 1

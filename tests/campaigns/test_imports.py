@@ -5,7 +5,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from campaigns.models import Action, Alert, Campaign, CampaignStatement, Mission
+from campaigns.models import (
+    Action,
+    Alert,
+    Campaign,
+    CampaignStatement,
+    Letter,
+    Mission,
+)
 from ima_site.crypto import decrypt
 from ima_site.models import AuditEntry
 from signatories.models import Contact, Organization
@@ -476,7 +483,7 @@ def test_the_demo_loads_twice_without_duplicating_anything(tmp_path):
     )
     campaign = Campaign.objects.get(slug="stop-ops-mega-3")
     assert campaign.title == "Stop Ops Mega 3.0"
-    assert campaign.timeline.get().statement.slug == (
+    assert campaign.timeline.get(role="launch").statement.slug == (
         "stop-the-crackdown-on-undocumented-workers-in-malaysia"
     )
     assert Mission.objects.filter(represented_country="MY").count() >= 10
@@ -492,9 +499,16 @@ def test_the_demo_loads_twice_without_duplicating_anything(tmp_path):
     assert alert.status == Alert.Status.DRAFT
     assert alert.action.slug == "day-of-action-at-malaysian-missions"
 
+    letter = Letter.objects.get()
+    letter_counts = (letter.targets.count(), letter.statement.signatures.count())
     out = io.StringIO()
     call_command("load_campaign_demo", stdout=out)
     assert "alert kept as it is" in out.getvalue()
+    assert "sign-on letter kept as it is" in out.getvalue()
+    assert letter_counts == (
+        Letter.objects.get().targets.count(),
+        letter.statement.signatures.count(),
+    )
     assert "0 created, 0 updated" in out.getvalue()
     assert counts == (
         Mission.objects.count(),
@@ -515,3 +529,26 @@ def test_the_demo_alert_uses_only_known_placeholders(tmp_path):
 
     assert placeholders.unknown_placeholders(ALERT_BODY) == []
     assert placeholders.unknown_placeholders(ALERT_SUBJECT) == []
+
+
+def test_the_demo_letter_delivers_to_every_target_with_its_pdf(
+    tmp_path, mailoutbox, settings
+):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    call_command(
+        "load_demo", password_file=str(tmp_path / "password"), stdout=io.StringIO()
+    )
+    call_command("load_campaign_demo", stdout=io.StringIO())
+    letter = Letter.objects.get()
+    call_command("deliver_letter", letter.statement.slug, stdout=io.StringIO())
+    assert len(mailoutbox) == letter.targets.count() >= 10
+    assert all(
+        [name for name, _data, kind in message.attachments if kind == "application/pdf"]
+        for message in mailoutbox
+    )
+    # The template of the demo's letter of concern fills in for any member.
+    from campaigns.placeholders import unknown_placeholders
+
+    action = Action.objects.get(kind=Action.Kind.LETTER_OF_CONCERN)
+    assert action.letter_template
+    assert unknown_placeholders(action.letter_template) == []

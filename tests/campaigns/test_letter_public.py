@@ -362,3 +362,17 @@ def test_a_published_replys_attachment_downloads_and_an_unpublished_one_does_not
     assert response["Content-Disposition"].startswith("attachment")
     TargetReply.objects.filter(pk=reply.pk).update(published=False)
     assert client.get(url).status_code == 404
+
+
+def test_the_signing_form_of_a_letter_says_names_go_in_it_as_chosen(client, db):
+    letter = make_statement(
+        slug="letter-to-sign",
+        kind=Statement.Kind.SIGN_ON_LETTER,
+        accepts_signatures=True,
+    )
+    statement = make_statement(slug="statement-to-sign", accepts_signatures=True)
+    note = "your name goes in it as you choose here"
+    assert note in client.get(letter.versions.get().get_absolute_url()).content.decode()
+    assert note not in (
+        client.get(statement.versions.get().get_absolute_url()).content.decode()
+    )

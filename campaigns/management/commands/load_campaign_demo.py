@@ -3,12 +3,16 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns.importer import import_files
+from campaigns.letter_delivery import add_mission_targets, add_target
 from campaigns.mission_import import import_missions
-from campaigns.models import Action, Alert, AlertVersion
+from campaigns.models import Action, Alert, AlertVersion, Campaign, Letter, LetterCover
 from signatories.csv_import import FileProblem
+from signatories.models import Signature
 from signatories.registry_import import import_organizations
+from statements.models import Statement
 
 DEMO = Path(settings.BASE_DIR) / "demo"
 CAMPAIGN_SLUG = "stop-ops-mega-3"
@@ -39,6 +43,42 @@ the IMA secretariat
 """
 
 
+LETTER_SLUG = "open-letter-stop-ops-mega"
+COVER_SUBJECT = "Open letter: stop Ops Mega now"
+COVER_TEXT = """\
+Your Excellency,
+
+Please find attached an open letter to the Prime Minister and the Government of
+Malaysia about the immigration raids called "Ops Mega", with the organizations and
+people who signed it.
+
+We would be grateful if your mission forwarded it to the Government, and we look
+forward to its answer.
+
+Respectfully,
+the secretariat of the International Migrants Alliance
+"""
+# (name, kind, organization, country, city, how shown): written for the demo. An
+# organization signs through a person, whose name the letter does not show.
+DEMO_SIGNATORIES = [
+    ("Liza Manalo", "organization", "Kalayaan Domestic Workers Union", "HK",
+     "Hong Kong", "full"),
+    ("Sri Wahyuni", "organization", "Serikat Buruh Migran Nusantara", "ID",
+     "Jakarta", "full"),
+    ("Ramil Dizon", "organization", "Bagong Alyansa ng Manggagawang Migrante",
+     "PH", "Quezon City", "full"),
+    ("Bishnu Karki", "organization", "Nepal Returnee Workers Forum", "NP",
+     "Kathmandu", "full"),
+    ("Marisol Dagohoy", "person", "Kalayaan Domestic Workers Union", "HK",
+     "Hong Kong", "full"),
+    ("Wahyu Pranoto", "person", "", "ID", "Surabaya", "initials"),
+    ("Rashida Begum", "person", "", "BD", "Dhaka", "full"),
+    ("Anjali Thapa", "person", "", "NP", "Pokhara", "count_only"),
+    ("Tomás Villareal", "person", "", "ES", "Madrid", "full"),
+    ("Hnin Aye", "person", "", "MM", "Yangon", "initials"),
+]  # fmt: skip
+
+
 class Command(BaseCommand):
     help = (
         "Load the demo campaign 'Stop Ops Mega 3.0', Malaysia's missions, demo "
@@ -60,12 +100,14 @@ class Command(BaseCommand):
         if problems:
             raise CommandError("The demo campaign data has errors (see above).")
         created = self._alert()
+        letter = self._letter()
         self.stdout.write(
             f"Demo campaign: {missions.summary('missions')}; "
             f"{members.summary('members and contacts')}; "
             f"{len(campaigns.created)} campaign(s) new, "
             f"{len(campaigns.updated)} refreshed; "
-            f"alert {'made' if created else 'kept as it is'}"
+            f"alert {'made' if created else 'kept as it is'}; "
+            f"sign-on letter {'made' if letter else 'kept as it is'}"
         )
 
     @transaction.atomic
@@ -86,5 +128,44 @@ class Command(BaseCommand):
             is_original=True,
             subject=ALERT_SUBJECT,
             body=ALERT_BODY,
+        )
+        return True
+
+    @transaction.atomic
+    def _letter(self) -> bool:
+        """The demo sign-on letter's delivery: a cover, Malaysia's missions and the
+        Home Ministry as targets, and demo signatories. Made once: a letter that
+        exists (delivered since, say) is left as it is."""
+        statement = Statement.objects.filter(slug=LETTER_SLUG).first()
+        campaign = Campaign.objects.filter(slug=CAMPAIGN_SLUG).first()
+        if statement is None or Letter.objects.filter(statement=statement).exists():
+            return False
+        letter = Letter.objects.create(statement=statement, campaign=campaign)
+        LetterCover.objects.create(
+            letter=letter, language="en", subject=COVER_SUBJECT, text=COVER_TEXT
+        )
+        add_mission_targets(letter=letter, country="MY", by=None)
+        add_target(
+            letter=letter,
+            by=None,
+            name="Ministry of Home Affairs of Malaysia (demo address)",
+            email="home-ministry@example.org",
+        )
+        now = timezone.now()
+        Signature.objects.bulk_create(
+            Signature(
+                statement=statement,
+                name=name,
+                kind=kind,
+                organization=organization,
+                country=country,
+                city=city,
+                display=display,
+                status=Signature.Status.CONFIRMED,
+                confirmed_at=now,
+                source=Signature.Source.IMPORT,
+                collected_by="demo",
+            )
+            for name, kind, organization, country, city, display in DEMO_SIGNATORIES
         )
         return True
