@@ -106,27 +106,19 @@ def save_concern(
     except IntegrityError:
         # Two saves at once: the other one created the row.
         concern = LetterOfConcern.objects.get(action=action, organization=organization)
-    old_file = None
+    old_file = new_file = None
     with transaction.atomic():
         concern = LetterOfConcern.objects.select_for_update().get(pk=concern.pk)
         if concern.stage == Stage.APPROVED:
             raise ConcernError(
                 _("Your letter is approved and on its way: it cannot change any more.")
             )
-        concern.contact = contact
-        concern.mission = mission
-        if upload is not None:
-            old_file = concern.pdf.name or None
-            concern.pdf.save("letter.pdf", upload, save=False)
-            concern.uploaded = True
-        elif text is not None:
-            concern.text = text
-            if concern.uploaded:
-                old_file = concern.pdf.name or None
-                concern.pdf = ""
-                concern.uploaded = False
+        # What the letter will be, checked before any file is written: a refusal
+        # leaves nothing behind.
+        uploaded = upload is not None or (text is None and concern.uploaded)
+        new_text = text if text is not None and upload is None else concern.text
         if submit:
-            if not concern.uploaded and not concern.text.strip():
+            if not uploaded and not new_text.strip():
                 raise ConcernError(
                     _("Write your letter, or upload it as a PDF, first.")
                 )
@@ -137,22 +129,39 @@ def save_concern(
                         "to: write to the secretariat, who will find it."
                     )
                 )
+        concern.contact = contact
+        concern.mission = mission
+        concern.text = new_text
+        if upload is not None or (concern.uploaded and not uploaded):
+            old_file = concern.pdf.name or None
+            concern.pdf = ""
+        concern.uploaded = uploaded
+        if submit:
             concern.stage = Stage.SUBMITTED
             concern.submitted_at = timezone.now()
             concern.refusal_note = ""
         else:
             concern.stage = Stage.DRAFT
-        concern.save()
-        record_audit_entry(
-            actor=None,
-            action="concern.submit" if submit else "concern.save",
-            obj=concern,
-            details={
-                "organization": organization.pk,
-                "contact": contact.pk,
-                "uploaded": concern.uploaded,
-            },
-        )
+        try:
+            if upload is not None:
+                concern.pdf.save("letter.pdf", upload, save=False)
+                new_file = concern.pdf.name
+            concern.save()
+            record_audit_entry(
+                actor=None,
+                action="concern.submit" if submit else "concern.save",
+                obj=concern,
+                details={
+                    "organization": organization.pk,
+                    "contact": contact.pk,
+                    "uploaded": concern.uploaded,
+                },
+            )
+        except BaseException:
+            # The row is not written: neither is its new file.
+            if new_file:
+                concern.pdf.storage.delete(new_file)
+            raise
         if old_file:
             storage = concern.pdf.storage
             transaction.on_commit(lambda: storage.delete(old_file))

@@ -175,19 +175,28 @@ def release_due_concerns() -> list[int]:
     """Beat's part: take back rows dead workers left, end those that killed their
     worker MAX_ATTEMPTS times, and return the ids due now."""
     now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.LETTER_STALE_SECONDS)
     stale = LetterOfConcern.objects.filter(
-        status=Status.SENDING,
-        claimed_at__lt=now - timedelta(seconds=settings.LETTER_STALE_SECONDS),
+        status=Status.SENDING, claimed_at__lt=stale_before
     )
     stale.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=Status.FAILED,
         last_error=f"The worker stopped while sending, {MAX_ATTEMPTS} times.",
     )
-    stale.update(status=Status.QUEUED, next_attempt_at=now)
+    stale.update(
+        status=Status.QUEUED,
+        next_attempt_at=now,
+        last_error="The worker stopped while sending.",
+    )
+    # Rows due and not taken: retries whose time has come, and approved rows whose
+    # task has waited longer than a worker should take (lost with Redis, say). A
+    # fresh approval's own task is not doubled on every tick meanwhile.
     return list(
         LetterOfConcern.objects.filter(
             stage=Stage.APPROVED, status=Status.QUEUED, next_attempt_at__lte=now
-        ).values_list("pk", flat=True)
+        )
+        .filter(~Q(last_error="") | Q(next_attempt_at__lte=stale_before))
+        .values_list("pk", flat=True)
     )
 
 

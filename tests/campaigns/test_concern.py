@@ -319,3 +319,28 @@ def test_a_letter_changed_while_it_was_read_is_not_approved(
     )
     assert LetterOfConcern.objects.get().stage == "approved"
     assert AuditEntry.objects.filter(action="concern.approve").count() == 1
+
+
+def test_a_letter_left_sending_by_a_dead_worker_goes_once_and_a_fresh_one_waits(
+    action, contact, organizer, sink, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    letter = concern.save_concern(
+        contact=contact, action=action, text="Release them.", submit=True
+    )
+    concern.approve_concern(concern=letter, by=organizer)
+    # Just approved: its own task is on its way, beat does not add another.
+    assert concern_sending.release_due_concerns() == []
+    # A worker claimed it and died before the server answered.
+    assert concern_sending.claim(letter.pk) is not None
+    assert concern_sending.send_concern(letter.pk) is False
+    LetterOfConcern.objects.filter(pk=letter.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=settings.LETTER_STALE_SECONDS + 1)
+    )
+    assert concern_sending.release_due_concerns() == [letter.pk]
+    assert concern_sending.send_concern(letter.pk) is True
+    assert concern_sending.release_due_concerns() == []
+    assert len(sink.inbox.messages) == 1
