@@ -99,7 +99,19 @@ class ActionAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     prepopulated_fields = {"slug": ["title"]}
     fieldsets = [
-        (None, {"fields": ["campaign", "title", "slug", "kind", "instructions"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "campaign",
+                    "title",
+                    "slug",
+                    "kind",
+                    "instructions",
+                    "letter_template",
+                ]
+            },
+        ),  # fmt: skip
         (
             gettext_lazy("When (local wall-clock time)"),
             {"fields": ["date", "starts", "ends"]},

@@ -75,7 +75,13 @@ class AlertAdmin(AlertPages, admin.ModelAdmin):
                     "Contacts of the organizations that match every condition "
                     "given; unsubscribed and bouncing contacts are left out."
                 ),
-                "fields": ["countries", "sectors", "members_only", "languages"],
+                "fields": [
+                    "countries",
+                    "sectors",
+                    "members_only",
+                    "languages",
+                    "only_without_letter",
+                ],  # fmt: skip
             },
         ),
         (

@@ -102,8 +102,12 @@ class LetterOfConcernAdmin(admin.ModelAdmin):
         obj = self._concern(request, object_id)
         if not obj.pdf:
             raise Http404
+        try:
+            handle = obj.pdf.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
         response = FileResponse(
-            obj.pdf.open("rb"),
+            handle,
             content_type="application/pdf",
             as_attachment=True,
             filename=f"letter-of-concern-{obj.pk}.pdf",

@@ -78,6 +78,21 @@ class CampaignForm(forms.ModelForm):
         return data
 
 
+def check_placeholders(text: str) -> str:
+    """The text, if every placeholder in it is known; else a ValidationError
+    naming the unknown ones and the known ones."""
+    unknown = unknown_placeholders(text)
+    if unknown:
+        raise ValidationError(
+            _("Unknown placeholders: %(unknown)s. %(known)s")
+            % {
+                "unknown": ", ".join("{" + n + "}" for n in unknown),
+                "known": placeholder_help(),
+            }
+        )
+    return text
+
+
 class ActionForm(forms.ModelForm):
     place_time_zone = forms.ChoiceField(
         label=gettext_lazy("time zone"),
@@ -89,20 +104,33 @@ class ActionForm(forms.ModelForm):
     class Meta:
         model = Action
         fields = [
-            "campaign", "title", "slug", "kind", "instructions", "date", "starts",
-            "ends", "where", "place_name", "place_address", "place_city",
-            "place_country", "place_latitude", "place_longitude", "place_time_zone",
+            "campaign", "title", "slug", "kind", "instructions", "letter_template",
+            "date", "starts", "ends", "where", "place_name", "place_address",
+            "place_city", "place_country", "place_latitude", "place_longitude",
+            "place_time_zone",
         ]  # fmt: skip
 
     def clean_place_country(self) -> str:
         return _country(self.cleaned_data.get("place_country", ""))
+
+    def clean_letter_template(self) -> str:
+        return check_placeholders(self.cleaned_data.get("letter_template", ""))
 
     def clean(self):
         data = super().clean()
         starts, ends = data.get("starts"), data.get("ends")
         if starts and ends and ends <= starts:
             self.add_error("ends", _("The action must end after it starts."))
-        if data.get("where") == Action.Where.PLACE:
+        if (
+            data.get("kind") == Action.Kind.LETTER_OF_CONCERN
+            and data.get("where") == Action.Where.PLACE
+        ):
+            # Each member writes to its own mission: there is no one place.
+            self.add_error(
+                "where",
+                _("A letter of concern goes to each member's mission, not a place."),
+            )
+        elif data.get("where") == Action.Where.PLACE:
             for name in (
                 "place_name",
                 "place_city",
@@ -195,7 +223,10 @@ class AlertForm(forms.ModelForm):
 
     class Meta:
         model = Alert
-        fields = ["action", "countries", "sectors", "members_only", "languages"]
+        fields = [
+            "action", "countries", "sectors", "members_only", "languages",
+            "only_without_letter",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -249,17 +280,7 @@ class AlertVersionForm(forms.ModelForm):
         return code
 
     def _placeholders(self, name: str) -> str:
-        text = self.cleaned_data.get(name, "")
-        unknown = unknown_placeholders(text)
-        if unknown:
-            raise ValidationError(
-                _("Unknown placeholders: %(unknown)s. %(known)s")
-                % {
-                    "unknown": ", ".join("{" + n + "}" for n in unknown),
-                    "known": placeholder_help(),
-                }
-            )
-        return text
+        return check_placeholders(self.cleaned_data.get(name, ""))
 
     def clean_subject(self) -> str:
         return self._placeholders("subject")

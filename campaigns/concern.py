@@ -27,7 +27,14 @@ from ima_site.models import record_audit_entry
 from signatories.models import Contact, Organization
 
 from .alerts import Audience, VersionText, create_alert
-from .models import Action, Alert, AlertDelivery, LetterOfConcern, Mission
+from .models import (
+    Action,
+    Alert,
+    AlertDelivery,
+    LetterOfConcern,
+    Mission,
+    MissionChoice,
+)
 from .pdf_checks import check_uploaded_pdf
 from .placeholders import fill_text, placeholder_values
 from .pledges import matched_mission
@@ -96,7 +103,17 @@ def save_concern(
         except ValidationError as problem:
             raise ConcernError(" ".join(problem.messages)) from None
     organization = contact.organization
-    mission = concern_mission(contact=contact, action=action)
+    existing = (
+        LetterOfConcern.objects.filter(action=action, organization=organization)
+        .select_related("mission")
+        .first()
+    )
+    # The mission stays the one the letter was started for (a later alert, a
+    # reminder, names it again anyway); found anew only if there was none.
+    if existing is not None and existing.mission is not None:
+        mission: Mission | None = existing.mission
+    else:
+        mission = concern_mission(contact=contact, action=action)
     try:
         concern, _created = LetterOfConcern.objects.get_or_create(
             action=action,
@@ -322,9 +339,16 @@ def create_reminder(*, action: Action, by) -> Alert:
     sends it as any alert."""
     if not may_write(action):
         raise ConcernError(_("This action does not ask for a letter of concern."))
+    # The audience of the action's latest alert that went (else of its latest
+    # draft), never of an earlier reminder.
+    alerts = Alert.objects.filter(action=action, only_without_letter=False).order_by(
+        "-created_at", "-id"
+    )
     model = (
-        Alert.objects.filter(action=action).exclude(only_without_letter=True).last()
-        or Alert.objects.filter(action=action).last()
+        alerts.filter(
+            status__in=[Alert.Status.SENDING, Alert.Status.PAUSED, Alert.Status.SENT]
+        ).first()
+        or alerts.exclude(status=Alert.Status.CANCELLED).first()
     )
     audience = Audience(
         countries=tuple(model.countries) if model else (),
@@ -338,4 +362,18 @@ def create_reminder(*, action: Action, by) -> Alert:
         text = VersionText(
             language=language, subject=str(REMINDER_SUBJECT), body=str(REMINDER_BODY)
         )
-    return create_alert(action=action, versions=[text], audience=audience, by=by)
+    with transaction.atomic():
+        reminder = create_alert(
+            action=action, versions=[text], audience=audience, by=by
+        )
+        # The missions an organizer chose for organizations stay theirs.
+        if model is not None:
+            MissionChoice.objects.bulk_create(
+                MissionChoice(
+                    alert=reminder,
+                    organization_id=choice.organization_id,
+                    mission_id=choice.mission_id,
+                )
+                for choice in model.mission_choices.all()
+            )
+    return reminder

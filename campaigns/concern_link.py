@@ -5,16 +5,19 @@ letter of concern of each open action of that kind.
 The page answers the same whoever types what, and does the same writes (an
 outbox row, cancelled and without a recipient for an unknown address): neither
 the answer nor its timing says whether an address is in the registry. At most
-LINKS_PER_DAY such emails go to one contact in a day.
+LINKS_PER_DAY such emails go to one contact in a day, and one network makes at
+most NETWORK_REQUESTS_PER_HOUR requests.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.db import transaction
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -26,6 +29,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from ima_site.clients import client_ip
+from ima_site.crypto import decrypt, network_hash
 from ima_site.models import OutboxMessage
 from ima_site.outbox import RenderedEmail, queue_email, register
 from signatories.models import Contact
@@ -36,6 +41,11 @@ from .models import Action
 
 CONCERN_LINK = "contact.concern_link"
 LINKS_PER_DAY = 3
+NETWORK_REQUESTS_PER_HOUR = 20
+# Namespace of the advisory lock per address (beside the signing limits' locks).
+LINK_LOCK = 74_210_301
+
+log = logging.getLogger(__name__)
 
 
 class LinkForm(forms.Form):
@@ -46,40 +56,71 @@ class LinkForm(forms.Form):
 
 
 def open_letter_actions(campaign=None):
-    """Actions of kind "letter of concern" whose links still work."""
-    actions = Action.objects.filter(kind=Action.Kind.LETTER_OF_CONCERN).select_related(
-        "campaign"
-    )
+    """Actions of kind "letter of concern" of public campaigns whose links still
+    work."""
+    actions = Action.objects.filter(
+        kind=Action.Kind.LETTER_OF_CONCERN, campaign__in=public.public_campaigns()
+    ).select_related("campaign")
     if campaign is not None:
         actions = actions.filter(campaign=campaign)
     now = timezone.now()
     return [a for a in actions if links.pledge_open_until(a) > now]
 
 
-def ask_for_link(*, email: str) -> None:
-    """Queue the email with the links for the contacts with this address (one
-    email, whatever the number of organizations); nothing goes to an address the
-    registry does not have, or one that had LINKS_PER_DAY today."""
-    contacts = list(
-        Contact.objects.filter(
-            email_hash=contact_email_hash(email), unsubscribed_at__isnull=True
-        ).order_by("pk")
+def _writers(email_hash: str):
+    """The contacts with this address who may write a letter: members' contacts
+    who still take alerts."""
+    return Contact.objects.filter(
+        email_hash=email_hash,
+        unsubscribed_at__isnull=True,
+        organization__is_member=True,
     )
+
+
+def network_allows(client_ip: str | None) -> bool:
+    """At most NETWORK_REQUESTS_PER_HOUR requests from one network (its keyed
+    hash, as for logins), counted in the cache; with the cache away, allowed."""
+    network = network_hash(client_ip) or "unknown"
+    key = f"concern-link:{network}"
+    try:
+        cache.add(key, 0, timeout=3600)
+        return cache.incr(key) <= NETWORK_REQUESTS_PER_HOUR
+    except Exception:  # noqa: BLE001 - the per-address cap still holds
+        log.warning("The cache is away: the link form's network limit is off")
+        return True
+
+
+def ask_for_link(*, email: str) -> None:
+    """Queue the email with the links for the member contacts with this address
+    (one email, whatever the number of organizations); nothing goes to an address
+    the registry does not have, or one that had LINKS_PER_DAY today. The same
+    queries either way."""
+    email_hash = contact_email_hash(email)
     since = timezone.now() - timedelta(days=1)
     with transaction.atomic():
-        first = contacts[0] if contacts else None
-        recent = OutboxMessage.objects.filter(
-            kind=CONCERN_LINK,
-            object_id=first.pk if first else 0,
-            created_at__gte=since,
-        ).count()
-        send = first is not None and recent < LINKS_PER_DAY
+        # One request per address at a time: parallel posts cannot pass the cap.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [LINK_LOCK, int(email_hash[:8], 16) - 2**31],
+            )
+        first = _writers(email_hash).order_by("pk").first()
+        # Bounded, so that the many rows of unknown addresses (object 0) cost no
+        # more to count than a known contact's.
+        recent = len(
+            OutboxMessage.objects.filter(
+                kind=CONCERN_LINK,
+                object_id=first.pk if first else 0,
+                created_at__gte=since,
+            ).values_list("pk", flat=True)[:LINKS_PER_DAY]
+        )
+        address = (decrypt(first.email_encrypted) if first else "") or email
         queue_email(
             kind=CONCERN_LINK,
             object_id=first.pk if first else 0,
-            to=email,
+            to=address,
             language=(first.language if first else "") or settings.LANGUAGE_CODE,
-            send=send,
+            send=first is not None and recent < LINKS_PER_DAY,
         )
 
 
@@ -99,9 +140,7 @@ def concern_link_email(contact_id: int) -> RenderedEmail | None:
             "action": action.title,
             "url": links.contact_url(same, "concern", action),
         }
-        for same in Contact.objects.filter(
-            email_hash=contact.email_hash, unsubscribed_at__isnull=True
-        ).select_related("organization")
+        for same in _writers(contact.email_hash).select_related("organization")
         for action in actions
     ]
     if not entries:
@@ -134,7 +173,9 @@ def request_link(request, slug):
             {"campaign": campaign, "form": form},
             status=400,
         )
-    ask_for_link(email=form.cleaned_data["email"])
+    # Over the network's limit the answer is the same, and nothing is queued.
+    if network_allows(client_ip(request)):
+        ask_for_link(email=form.cleaned_data["email"])
     return HttpResponseRedirect(
         reverse("campaigns:concern_link_sent", args=[campaign.slug])
     )

@@ -82,8 +82,11 @@ def letter_pdf(concern: LetterOfConcern) -> bytes:
                     for line in (mission.address if mission else "").splitlines()
                     if line.strip()
                 ],
+                # Browsers send a textarea's lines ending in CR LF.
                 "paragraphs": [
-                    part.strip() for part in concern.text.split("\n\n") if part.strip()
+                    part.strip()
+                    for part in concern.text.replace("\r\n", "\n").split("\n\n")
+                    if part.strip()
                 ],
             },
         )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from campaigns import links
+from campaigns import links, public
 from campaigns.concern import (
     TEXT_MAX_LENGTH,
     ConcernError,
@@ -26,6 +26,7 @@ from campaigns.concern import (
 )
 from campaigns.models import Action, LetterOfConcern
 from signatories.models import Contact
+from signatories.services.contacts import contact_email, masked_email
 
 # The PDF and the form's text; a bigger request is refused before it is read.
 MAX_REQUEST = settings.LETTER_UPLOAD_LIMIT + TEXT_MAX_LENGTH * 4 + 64 * 1024
@@ -52,6 +53,13 @@ class ConcernForm(forms.Form):
     pdf = forms.FileField(
         label=gettext_lazy("Or upload your own letter as a PDF"), required=False
     )
+    share_address = forms.BooleanField(
+        label=gettext_lazy(
+            "I agree that the mission sees this address: it is in copy of the "
+            "letter, and the mission's answer comes to it."
+        ),
+        required=False,
+    )
     keep_pdf = forms.BooleanField(
         label=gettext_lazy("Send the PDF I uploaded, not the text above"),
         required=False,
@@ -71,6 +79,9 @@ class ConcernForm(forms.Form):
 def _read(token: str) -> tuple[Contact, Action] | None:
     found = links.read_contact_token(token, "concern")
     if found is None or found[1] is None or not may_write(found[1]):
+        return None
+    # Only for a campaign the public sees: a draft's action asks nobody yet.
+    if not public.public_campaigns().filter(pk=found[1].campaign_id).exists():
         return None
     return found[0], found[1]
 
@@ -94,6 +105,8 @@ def _context(contact: Contact, action: Action, concern, token: str) -> dict:
         "concern": concern,
         "token": token,
         "editable": concern is None or concern.stage != LetterOfConcern.Stage.APPROVED,
+        "address": masked_email(contact_email(contact)),
+        "details_path": links.contact_path(contact, "details"),
     }
 
 
@@ -139,6 +152,13 @@ def concern(request, token):
     if not form.is_valid():
         return render(request, "campaigns/contact/concern.html", context, status=400)
     submit = "submit" in request.POST
+    if submit and not form.cleaned_data["share_address"]:
+        # The member's own address goes to the embassy: never without a yes.
+        form.add_error(
+            "share_address",
+            _("Tick this box to send the letter, or first change the address (link above)."),
+        )
+        return render(request, "campaigns/contact/concern.html", context, status=400)
     upload = form.cleaned_data["pdf"]
     keep = uploaded and form.cleaned_data.get("keep_pdf")
     try:
@@ -170,8 +190,12 @@ def concern_pdf(request, token):
     ).first()
     if letter is None or not letter.pdf:
         return _invalid(request)
+    try:
+        handle = letter.pdf.open("rb")
+    except FileNotFoundError:
+        return _invalid(request)
     response = FileResponse(
-        letter.pdf.open("rb"),
+        handle,
         content_type="application/pdf",
         as_attachment=True,
         filename="letter-of-concern.pdf",

@@ -393,7 +393,13 @@ def record_reply(
         )
         if attachment:
             reply.attachment.save("reply.pdf", attachment, save=False)
-        reply.save()
+        try:
+            reply.save()
+        except BaseException:
+            # The row is not written: neither is its file.
+            if reply.attachment.name:
+                reply.attachment.storage.delete(reply.attachment.name)
+            raise
         record_audit_entry(
             actor=by,
             action="letter.reply",

@@ -56,7 +56,7 @@ def page(contact, action) -> str:
 
 
 def submit(client, url, **data):
-    return client.post(url, {"submit": "1", **data})
+    return client.post(url, {"submit": "1", "share_address": "on", **data})
 
 
 def test_the_page_starts_from_the_template_filled_for_the_member(
@@ -344,3 +344,39 @@ def test_a_letter_left_sending_by_a_dead_worker_goes_once_and_a_fresh_one_waits(
     assert concern_sending.send_concern(letter.pk) is True
     assert concern_sending.release_due_concerns() == []
     assert len(sink.inbox.messages) == 1
+
+
+def test_the_member_says_yes_before_its_address_goes_to_the_mission(
+    client, action, contact
+):
+    url = page(contact, action)
+    assert "c***@" in client.get(url).content.decode()
+    answer = client.post(url, {"submit": "1", "text": "Release them."})
+    assert answer.status_code == 400
+    assert "Tick this box" in answer.content.decode()
+    assert not LetterOfConcern.objects.filter(stage="submitted").exists()
+
+
+def test_a_reminder_keeps_the_missions_the_organizer_chose(action, alert, organizer):
+    from campaigns.models import MissionChoice
+
+    contact = Contact.objects.select_related("organization").order_by("id").first()
+    london = Mission.objects.get(city="London")
+    MissionChoice.objects.create(
+        alert=alert, organization=contact.organization, mission=london
+    )
+    sending.start_alert(alert=alert, by=None)
+    reminder = concern.create_reminder(action=action, by=organizer)
+    assert reminder.mission_choices.get().mission == london
+    sending.start_alert(alert=reminder, by=None)
+    letter = concern.save_concern(
+        contact=contact, action=action, text="Release them.", submit=True
+    )
+    assert letter.mission == london
+
+
+def test_a_draft_campaigns_letter_page_is_closed(client, action, contact):
+    from campaigns.models import Campaign
+
+    Campaign.objects.filter(pk=action.campaign_id).update(status="draft")
+    assert client.get(page(contact, action)).status_code == 404
