@@ -256,7 +256,11 @@ class LetterAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             try:
-                letter_delivery.start_delivery(letter=letter, by=request.user)
+                letter_delivery.start_delivery(
+                    letter=letter,
+                    by=request.user,
+                    version=request.POST.get("version", ""),
+                )
             except letter_delivery.LetterError as error:
                 self.message_user(request, str(error), messages.ERROR)
             else:
@@ -283,6 +287,8 @@ class LetterAdmin(admin.ModelAdmin):
                 "subtitle": str(letter),
                 "back_url": reverse("admin:campaigns_letter_change", args=[letter.pk]),
                 "targets": letter.targets.count(),
+                "target_list": letter.targets.order_by("name", "pk"),
+                "version": letter_delivery.targets_version(letter),
                 "signatures": counts["total"],
                 "signing_closes_at": letter.statement.signing_closes_at,
                 "refusal": letter_delivery.delivery_refusal(letter),

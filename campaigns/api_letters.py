@@ -30,6 +30,7 @@ from .letter_delivery import (
     may_test,
     record_reply,
     start_delivery,
+    targets_version,
 )
 from .letter_mail import LetterError
 from .models import Letter, LetterTarget, Mission, TargetReply
@@ -37,9 +38,9 @@ from .serializers_letters import (
     DeliverAnswerSerializer,
     DeliverSerializer,
     OrganizerReplySerializer,
-    OrganizerTargetSerializer,
     ReplyCreateSerializer,
     TargetCreateSerializer,
+    TargetListSerializer,
     TargetsAddedSerializer,
 )
 
@@ -107,7 +108,7 @@ class LetterTargets(APIView):
 
     @extend_schema(
         responses={
-            200: OrganizerTargetSerializer(many=True),
+            200: TargetListSerializer,
             401: UNAUTHORIZED,
             403: error("The user may not read letters' targets."),
             404: NO_LETTER,
@@ -117,7 +118,8 @@ class LetterTargets(APIView):
     )
     def get(self, request, slug):
         letter = get_letter(slug)
-        return Response(OrganizerTargetSerializer(target_rows(letter), many=True).data)
+        payload = {"version": targets_version(letter), "targets": target_rows(letter)}
+        return Response(TargetListSerializer(payload).data)
 
     @extend_schema(
         request=TargetCreateSerializer,
@@ -166,7 +168,11 @@ class LetterTargets(APIView):
             raise Forbidden(str(refusal)) from None
         except LetterError as problem:
             return conflict(problem)
-        payload = {"added": added, "targets": target_rows(letter)}
+        payload = {
+            "added": added,
+            "version": targets_version(letter),
+            "targets": target_rows(letter),
+        }
         return Response(
             TargetsAddedSerializer(payload).data, status=status.HTTP_201_CREATED
         )
@@ -193,7 +199,8 @@ class LetterDeliver(APIView):
             404: NO_LETTER,
             409: error(
                 "Already delivering or delivered, no targets, no cover text in the "
-                "original language, or (a test) your account has no email address."
+                "original language, the targets changed since `targets_version`, or "
+                "(a test) your account has no email address."
             ),
             415: UNSUPPORTED,
         },
@@ -218,7 +225,11 @@ class LetterDeliver(APIView):
             )
         try:
             letter = start_delivery(
-                letter=letter, by=request.user, test=test, to=request.user.email
+                letter=letter,
+                by=request.user,
+                test=test,
+                to=request.user.email,
+                version=data.get("targets_version"),
             )
         except PermissionDenied as refusal:
             raise Forbidden(str(refusal)) from None

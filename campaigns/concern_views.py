@@ -156,7 +156,10 @@ def concern(request, token):
         # The member's own address goes to the embassy: never without a yes.
         form.add_error(
             "share_address",
-            _("Tick this box to send the letter, or first change the address (link above)."),
+            _(
+                "Tick this box to send the letter, or first change the address "
+                "(link above)."
+            ),
         )
         return render(request, "campaigns/contact/concern.html", context, status=400)
     upload = form.cleaned_data["pdf"]

@@ -8,6 +8,7 @@ The letter: gathering -> compiling -> delivering -> delivered.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date
 
@@ -89,6 +90,14 @@ def delivery_refusal(letter: Letter) -> str:
 
 
 # --- Targets -------------------------------------------------------------------
+
+
+def targets_version(letter: Letter) -> str:
+    """A fingerprint of the letter's targets (who, which address, which language):
+    a Publisher delivers the list they read, not one changed meanwhile."""
+    rows = letter.targets.order_by("pk").values_list("pk", "email", "language")
+    text = "|".join(f"{pk}:{email.lower()}:{language}" for pk, email, language in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def add_mission_targets(*, letter: Letter, country: str | None = None, by) -> int:
@@ -209,12 +218,15 @@ def start_delivery(
     test: bool = False,
     to: str | None = None,
     here: bool = False,
+    version: str | None = None,
 ) -> Letter:
     """Deliver the letter: close signing on it, mark it compiling and queue the
     bulk worker after the commit (here=True: the caller runs deliver_now itself).
 
     test=True sends one email, marked [TEST], to `to` (the organizer's address by
-    default) with a compilation of its own, and writes no delivery row.
+    default) with a compilation of its own, and writes no delivery row. With
+    version (targets_version as the organizer read the targets), only if the
+    targets have not changed since.
     """
     if test:
         return _start_test(letter=letter, by=by, to=to, here=here)
@@ -229,6 +241,10 @@ def start_delivery(
         refusal = delivery_refusal(letter)
         if refusal:
             raise LetterError(refusal)
+        if version is not None and version != targets_version(letter):
+            raise LetterError(
+                _("The targets changed since you read them: read them again.")
+            )
         targets = letter.targets.count()
         deadline = letter.deliver_at
         _close_signing(letter.statement, by=by, now=now)

@@ -91,9 +91,16 @@ class TargetCreateSerializer(serializers.Serializer):
         return data
 
 
-class TargetsAddedSerializer(serializers.Serializer):
-    added = serializers.IntegerField(help_text="How many targets were added.")
+class TargetListSerializer(serializers.Serializer):
+    version = serializers.CharField(
+        help_text="A fingerprint of the targets: give it to deliver/ as "
+        "`targets_version` to deliver only the list you read."
+    )
     targets = OrganizerTargetSerializer(many=True)
+
+
+class TargetsAddedSerializer(TargetListSerializer):
+    added = serializers.IntegerField(help_text="How many targets were added.")
 
 
 class DeliverSerializer(serializers.Serializer):
@@ -101,6 +108,12 @@ class DeliverSerializer(serializers.Serializer):
         default=False,
         help_text="true: one email marked [TEST] to your own address, nothing to "
         "the targets, signing stays open.",
+    )
+    targets_version = StrictCharField(
+        required=False,
+        max_length=64,
+        help_text="The `version` of the targets as you read them (GET targets/): "
+        "if they changed since, nothing is delivered (409).",
     )
 
 

@@ -48,7 +48,7 @@ def test_an_organizer_reads_targets_with_addresses_and_the_public_never(
 ):
     answer = client_of(letter_editor).get(url(letter, "targets"))
     assert answer.status_code == 200
-    rows = answer.json()
+    rows = answer.json()["targets"]
     assert {row["email"] for row in rows} == {target_email(0), target_email(1)}
     assert all(row["kind"] == "mission" and row["delivery"] is None for row in rows)
     # Without a token: no targets, and the public letter API shows no address.
@@ -277,3 +277,24 @@ def test_an_unknown_letter_is_a_json_404(letter_editor):
     answer = client_of(letter_editor).get("/api/v1/letters/no-such-letter/targets/")
     assert answer.status_code == 404
     assert "no-such-letter" in answer.json()["detail"]
+
+
+def test_delivery_goes_only_to_the_targets_the_publisher_read(
+    letter, letter_editor, organizer
+):
+    api = client_of(organizer)
+    read = api.get(url(letter, "targets")).json()["version"]
+    # Meanwhile an Editor adds an address.
+    client_of(letter_editor).post(
+        url(letter, "targets"),
+        {"name": "Someone", "email": "someone@example.org"},
+        format="json",
+    )
+    answer = api.post(url(letter, "deliver"), {"targets_version": read}, format="json")
+    assert answer.status_code == 409
+    assert "targets changed" in answer.json()["detail"]
+    letter.refresh_from_db()
+    assert letter.status == Letter.Status.GATHERING
+    read = api.get(url(letter, "targets")).json()["version"]
+    answer = api.post(url(letter, "deliver"), {"targets_version": read}, format="json")
+    assert answer.status_code == 202

@@ -4,6 +4,7 @@ deliveries retried; the download link of a large letter; targets' answers."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, timedelta
 
@@ -658,8 +659,21 @@ def test_the_deliver_page_names_the_targets_signatures_and_closing(client, organ
     assert "The letter goes to 3 targets" in text
     assert "signed by 0 organizations and people" in text
     assert "Signing on the letter closes now" in text
+    assert target_email(2) in text
+    version = re.search(r'name="version" value="([0-9a-f]+)"', text).group(1)
 
-    response = client.post(reverse("admin:campaigns_letter_deliver", args=[letter.pk]))
+    # A target added while the page was read: nothing is delivered.
+    letter_delivery.add_target(
+        letter=letter, by=None, name="Late", email="late@example.org"
+    )
+    url = reverse("admin:campaigns_letter_deliver", args=[letter.pk])
+    refused = client.post(url, {"version": version}, follow=True)
+    assert "targets changed since you read them" in refused.content.decode()
+    assert Letter.objects.get(pk=letter.pk).status == Letter.Status.GATHERING
+
+    text = client.get(url).content.decode()
+    version = re.search(r'name="version" value="([0-9a-f]+)"', text).group(1)
+    response = client.post(url, {"version": version})
     assert response.status_code == 302
     assert Letter.objects.get(pk=letter.pk).status == Letter.Status.COMPILING
 
