@@ -13,6 +13,7 @@ from ima_site.crypto import encrypt
 from signatories.models import Contact, Organization
 from signatories.services.contacts import contact_email_hash
 from tests.e2e.conftest import csp_violations
+from tests.e2e.test_phone_and_accessibility import serious_violations
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,11 +74,13 @@ def test_a_member_writes_its_letter_on_a_phone_and_it_goes_once_approved(
 
     page.goto(path)
     assert page.get_by_text("Embassy of Malaysia in Manila").is_visible()
+    assert serious_violations(page) == []
     letter = page.get_by_role("textbox", name="Your letter")
     assert "We, Migrante Manila, are concerned." in letter.input_value()
     letter.fill(letter.input_value() + "\n\nRelease the workers held in Kajang.")
     page.get_by_role("button", name="Send for approval").click()
     page.get_by_text("Tick this box").wait_for()
+    assert serious_violations(page) == []
     assert not LetterOfConcern.objects.filter(stage="submitted").exists()
     page.get_by_label("I agree that the mission sees this address").check()
     page.get_by_role("button", name="Send for approval").click()
