@@ -495,9 +495,10 @@ def test_the_demo_loads_twice_without_duplicating_anything(tmp_path):
         decrypt(c.email_encrypted).endswith("@example.org")
         for c in Contact.objects.all()
     )
-    alert = Alert.objects.get()
-    assert alert.status == Alert.Status.DRAFT
-    assert alert.action.slug == "day-of-action-at-malaysian-missions"
+    assert {(a.action.slug, a.status) for a in Alert.objects.all()} == {
+        ("day-of-action-at-malaysian-missions", Alert.Status.DRAFT),
+        ("letter-of-concern", Alert.Status.DRAFT),
+    }
 
     letter = Letter.objects.get()
     letter_counts = (letter.targets.count(), letter.statement.signatures.count())
@@ -525,10 +526,12 @@ def test_the_demo_alert_uses_only_known_placeholders(tmp_path):
     from campaigns.management.commands.load_campaign_demo import (
         ALERT_BODY,
         ALERT_SUBJECT,
+        CONCERN_BODY,
+        CONCERN_SUBJECT,
     )
 
-    assert placeholders.unknown_placeholders(ALERT_BODY) == []
-    assert placeholders.unknown_placeholders(ALERT_SUBJECT) == []
+    for text in (ALERT_BODY, ALERT_SUBJECT, CONCERN_BODY, CONCERN_SUBJECT):
+        assert placeholders.unknown_placeholders(text) == []
 
 
 def test_the_demo_letter_delivers_to_every_target_with_its_pdf(

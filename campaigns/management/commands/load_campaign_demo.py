@@ -80,11 +80,31 @@ DEMO_SIGNATORIES = [
 ]  # fmt: skip
 
 
+CONCERN_SLUG = "letter-of-concern"
+CONCERN_SUBJECT = "Stop Ops Mega: send your letter of concern to {mission_name}"
+CONCERN_BODY = """\
+Dear friends of {organization},
+
+Before the global day of action, we ask every member organization to send its own
+letter of concern to the Malaysian mission nearest to it: {mission_name},
+{mission_address}.
+
+We have written a model letter for you. Open your personal link, change the letter
+as you wish or upload your own on your letterhead, and send it for approval: the
+secretariat sends it to the mission for you, with you in copy.
+
+{letter_link}
+
+In solidarity,
+the IMA secretariat
+"""
+
+
 class Command(BaseCommand):
     help = (
         "Load the demo campaign 'Stop Ops Mega 3.0', Malaysia's missions, demo "
-        "members and contacts, and one alert ready to send. Run after load_demo; "
-        "safe to run again."
+        "members and contacts, two alerts ready to send and a sign-on letter ready "
+        "to deliver. Run after load_demo; safe to run again."
     )
 
     def handle(self, *args, **options):
@@ -111,24 +131,30 @@ class Command(BaseCommand):
             f"sign-on letter {'made' if letter else 'kept as it is'}"
         )
 
-    @transaction.atomic
     def _alert(self) -> bool:
-        """One draft alert for the day of action, made once: an alert that exists
-        (edited, sent or cancelled since) is left as it is."""
+        """The demo's draft alerts, each made once: one for the day of action, one
+        asking for letters of concern. An alert that exists (edited, sent or
+        cancelled since) is left as it is."""
+        made = False
+        for slug, subject, body in (
+            (ACTION_SLUG, ALERT_SUBJECT, ALERT_BODY),
+            (CONCERN_SLUG, CONCERN_SUBJECT, CONCERN_BODY),
+        ):
+            made = self._alert_for(slug, subject, body) or made
+        return made
+
+    @transaction.atomic
+    def _alert_for(self, slug: str, subject: str, body: str) -> bool:
         action = (
             Action.objects.select_for_update()
-            .filter(campaign__slug=CAMPAIGN_SLUG, slug=ACTION_SLUG)
+            .filter(campaign__slug=CAMPAIGN_SLUG, slug=slug)
             .first()
         )
         if action is None or action.alerts.exists():
             return False
         alert = Alert.objects.create(action=action, members_only=True)
         AlertVersion.objects.create(
-            alert=alert,
-            language="en",
-            is_original=True,
-            subject=ALERT_SUBJECT,
-            body=ALERT_BODY,
+            alert=alert, language="en", is_original=True, subject=subject, body=body
         )
         return True
 
