@@ -31,7 +31,7 @@ from . import alert_edits, sending
 from .admin_forms import LocalScheduleForm, ScheduleForm
 from .localtime import local_moment
 from .models import Action, Alert, AlertDelivery
-from .placeholders import unknown_placeholders
+from .placeholders import misplaced_placeholders, unknown_placeholders
 from .recipients import audience
 
 SEND_PERMISSION = "campaigns.send_alert"
@@ -114,6 +114,20 @@ class AlertSendingPages(AlertPageBase):
                         "names": ", ".join(
                             "{" + n + "}" for n in dict.fromkeys(unknown)
                         ),
+                    }
+                )
+            misplaced = misplaced_placeholders(
+                version.subject + "\n" + version.body, alert.action.kind
+            )
+            if misplaced:
+                problems.append(
+                    _(
+                        "%(language)s: %(names)s is only for an action that asks for "
+                        "a letter of concern"
+                    )
+                    % {
+                        "language": version.language,
+                        "names": ", ".join("{" + n + "}" for n in misplaced),
                     }
                 )
         if not alert.versions.exists():

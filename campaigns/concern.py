@@ -336,9 +336,20 @@ REMINDER_BODY = gettext_lazy(
 def create_reminder(*, action: Action, by) -> Alert:
     """A draft alert to the action's latest audience, less the organizations whose
     letter is sent or waiting for approval; the organizer previews, tests and
-    sends it as any alert."""
+    sends it as any alert. While such a draft waits, it is the one returned."""
     if not may_write(action):
         raise ConcernError(_("This action does not ask for a letter of concern."))
+    # A draft reminder not sent yet is the one to finish (a second press of the
+    # button, say), not a reason for another.
+    draft = (
+        Alert.objects.filter(
+            action=action, only_without_letter=True, status=Alert.Status.DRAFT
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if draft is not None:
+        return draft
     # The audience of the action's latest alert that went (else of its latest
     # draft), never of an earlier reminder.
     alerts = Alert.objects.filter(action=action, only_without_letter=False).order_by(

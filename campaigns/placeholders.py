@@ -63,6 +63,29 @@ class UnknownPlaceholderError(ValueError):
         )
 
 
+# Placeholders that mean something only for one kind of action.
+KIND_ONLY = {"letter_link": "letter_of_concern"}
+
+
+def placeholders_in(text: str) -> list[str]:
+    """The known placeholders the text uses, in order, once each."""
+    names: list[str] = []
+    for match in TOKEN.finditer(text or ""):
+        name = match.group(1)
+        if name in PLACEHOLDERS and name not in names:
+            names.append(name)
+    return names
+
+
+def misplaced_placeholders(text: str, action_kind: str) -> list[str]:
+    """Placeholders the text uses that are empty for this kind of action."""
+    return [
+        name
+        for name in placeholders_in(text)
+        if KIND_ONLY.get(name, action_kind) != action_kind
+    ]
+
+
 def unknown_placeholders(text: str) -> list[str]:
     """Names in single braces that are not placeholders, in order, once each."""
     unknown: list[str] = []

@@ -44,7 +44,7 @@ from .emails import (
 )
 from .localtime import local_moment
 from .models import Alert, AlertDelivery, Mission
-from .placeholders import unknown_placeholders
+from .placeholders import misplaced_placeholders, unknown_placeholders
 from .recipients import BOUNCING_AFTER, Recipient, audience
 from .sent_marks import SentMarks
 
@@ -86,6 +86,21 @@ def _check_text(content: dict) -> None:
         raise AlertError(
             _("Unknown placeholders, fix them before sending: %(list)s")
             % {"list": "; ".join(problems)}
+        )
+    kind = content["action"].get("kind", "")
+    misplaced = {
+        name
+        for version in content["versions"].values()
+        for text in (version["subject"], version["body"])
+        for name in misplaced_placeholders(text, kind)
+    }
+    if misplaced:
+        raise AlertError(
+            _(
+                "%(names)s is only for an action that asks for a letter of concern: "
+                "take it out, or change the action."
+            )
+            % {"names": ", ".join("{" + name + "}" for name in sorted(misplaced))}
         )
 
 

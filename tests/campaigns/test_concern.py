@@ -380,3 +380,18 @@ def test_a_draft_campaigns_letter_page_is_closed(client, action, contact):
 
     Campaign.objects.filter(pk=action.campaign_id).update(status="draft")
     assert client.get(page(contact, action)).status_code == 404
+
+
+def test_a_letter_link_in_an_alert_for_another_kind_of_action_is_refused(db):
+    protest = make_action()
+    alert = make_alert(action=protest, contacts=2, body="Write: {letter_link}")
+    with pytest.raises(sending.AlertError, match="only for an action that asks"):
+        sending.start_alert(alert=alert, by=None)
+    assert not AlertDelivery.objects.exists()
+
+
+def test_a_second_press_on_remind_gives_the_same_draft(action, alert, organizer):
+    first = concern.create_reminder(action=action, by=organizer)
+    assert concern.create_reminder(action=action, by=organizer) == first
+    sending.start_alert(alert=first, by=None)
+    assert concern.create_reminder(action=action, by=organizer) != first
