@@ -77,11 +77,15 @@ def _writers(email_hash: str):
     )
 
 
+def network_key(client_ip: str | None) -> str:
+    """The cache key counting one network's requests (its keyed hash)."""
+    return f"concern-link:{network_hash(client_ip) or 'unknown'}"
+
+
 def network_allows(client_ip: str | None) -> bool:
     """At most NETWORK_REQUESTS_PER_HOUR requests from one network (its keyed
     hash, as for logins), counted in the cache; with the cache away, allowed."""
-    network = network_hash(client_ip) or "unknown"
-    key = f"concern-link:{network}"
+    key = network_key(client_ip)
     try:
         cache.add(key, 0, timeout=3600)
         return cache.incr(key) <= NETWORK_REQUESTS_PER_HOUR

@@ -32,6 +32,19 @@ TEMPLATE = (
 )
 
 
+@pytest.fixture(autouse=True)
+def fresh_network_limit():
+    """The link form counts requests per network in the shared cache for an hour:
+    each test starts from none, whatever ran before it."""
+    from django.core.cache import cache
+
+    from campaigns.concern_link import network_key
+
+    cache.delete(network_key("127.0.0.1"))
+    yield
+    cache.delete(network_key("127.0.0.1"))
+
+
 @pytest.fixture
 def action(db):
     action = make_action(kind=Action.Kind.LETTER_OF_CONCERN, letter_template=TEMPLATE)
@@ -395,3 +408,19 @@ def test_a_second_press_on_remind_gives_the_same_draft(action, alert, organizer)
     assert concern.create_reminder(action=action, by=organizer) == first
     sending.start_alert(alert=first, by=None)
     assert concern.create_reminder(action=action, by=organizer) != first
+
+
+def test_one_network_asking_too_often_gets_the_same_answer_and_no_email(
+    client, action, contact, settings
+):
+    from campaigns import concern_link
+    from ima_site.models import OutboxMessage
+
+    url = f"/campaigns/{action.campaign.slug}/letter-link/"
+    for number in range(concern_link.NETWORK_REQUESTS_PER_HOUR):
+        client.post(url, {"email": f"someone{number}@example.org"})
+    rows = OutboxMessage.objects.count()
+    answer = client.post(url, {"email": contact_email(0)})
+    assert answer.status_code == 302
+    assert answer["Location"].endswith("/letter-link/sent/")
+    assert OutboxMessage.objects.count() == rows
