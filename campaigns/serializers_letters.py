@@ -22,6 +22,12 @@ from .serializers_alerts import (
     language_field,
 )
 
+# The bytes of a reply's PDF that fit, base64-encoded, in a request body Django
+# accepts, with room for the other fields.
+API_ATTACHMENT_LIMIT = min(
+    settings.LETTER_UPLOAD_LIMIT,
+    (settings.DATA_UPLOAD_MAX_MEMORY_SIZE - 64 * 1024) * 3 // 4,
+)
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,63}$"
 
 
@@ -156,12 +162,13 @@ class ReplyCreateSerializer(serializers.Serializer):
     )
     attachment = StrictCharField(
         required=False,
-        max_length=(settings.LETTER_UPLOAD_LIMIT * 4) // 3 + 4,
+        max_length=4 * -(-API_ATTACHMENT_LIMIT // 3),
         validators=[
             PatternValidator("^[A-Za-z0-9+/]*={0,2}$", _("The PDF in base64."))
         ],
-        help_text="The answer as a PDF, base64-encoded (within the upload limit; "
-        "no JavaScript or embedded files).",
+        help_text="The answer as a PDF, base64-encoded: no JavaScript or embedded "
+        "files, and small enough for the request body to stay within "
+        "DATA_UPLOAD_MAX_MEMORY_SIZE (a larger one goes through the admin).",
     )
 
     def validate_attachment(self, value: str) -> bytes:

@@ -2,10 +2,14 @@
 
 import re
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.validators import RegexValidator
 from django.http import JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -144,6 +148,21 @@ UNAUTHORIZED = error(
 FORBIDDEN = error("The user may not do this.")
 NOT_FOUND = error("No such statement, or no such page.")
 UNSUPPORTED = error("The body is not JSON (Content-Type: application/json).")
+
+
+def bad_request(request, exception):
+    """400 for what Django refuses before any view (a body above
+    DATA_UPLOAD_MAX_MEMORY_SIZE, say): JSON naming it under /api/, the site's page
+    elsewhere."""
+    if not request.path.startswith("/api/"):
+        return django_bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        detail = _("The request body is too large: the API takes at most %(size)s.") % {
+            "size": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        }
+    else:
+        detail = _("The request could not be read.")
+    return JsonResponse({"detail": detail}, status=400)
 
 
 def not_found(request, exception):

@@ -12,6 +12,7 @@ from ima_site import views
 from statements import views as statement_views
 from statements.sitemaps import SITEMAPS
 
+handler400 = "ima_site.api.bad_request"
 handler404 = "ima_site.api.not_found"
 handler500 = "ima_site.views.server_error"
 

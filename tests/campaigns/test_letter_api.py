@@ -298,3 +298,21 @@ def test_delivery_goes_only_to_the_targets_the_publisher_read(
     read = api.get(url(letter, "targets")).json()["version"]
     answer = api.post(url(letter, "deliver"), {"targets_version": read}, format="json")
     assert answer.status_code == 202
+
+
+def test_a_reply_too_big_for_a_request_is_a_json_400_naming_the_limit(
+    letter, letter_editor
+):
+    data = pdf_bytes() + b"%" * 3_000_000
+    answer = client_of(letter_editor).post(
+        url(letter, "replies"),
+        {
+            "target": letter.targets.first().pk,
+            "received_on": "2026-11-20",
+            "attachment": base64.b64encode(data).decode(),
+        },
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert "too large" in answer.json()["detail"]
+    assert not TargetReply.objects.exists()
